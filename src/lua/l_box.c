@@ -1,0 +1,215 @@
+/* l_box.c — the tensor userdata (box), argument helpers and garbage-collector pressure.
+ *
+ * Lua's collector only sees the few bytes of each box, not the tensor memory behind it, so a
+ * loop that drops large temporaries would grow without bound. lb_push_tensor therefore runs
+ * a full collection whenever the core has allocated more than max(64 MB, live bytes) since
+ * the last one: peak memory stays within about twice the live set. */
+#include "loupe/lbind.h"
+
+#include "loupe/core.h"
+
+#include <string.h>
+
+#define GC_MIN_BYTES ((size_t)64 << 20)
+
+static char box_key; /* registry key of the tensor metatable (address-unique) */
+
+int lb_fail(lua_State *L) { return luaL_error(L, "%s", err_msg()); }
+
+static void push_metatable(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &box_key); }
+
+void lb_register_metatable(lua_State *L)
+{
+    /* the metatable is at -1: remember it under our key and under its name */
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &box_key);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LB_TENSOR_MT);
+}
+
+static struct tensor **to_box(lua_State *L, int i)
+{
+    struct tensor **box = lua_touserdata(L, i);
+    if (!box || !lua_getmetatable(L, i))
+        return NULL;
+    push_metatable(L);
+    bool ours = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return ours ? box : NULL;
+}
+
+struct tensor *lb_to_tensor(lua_State *L, int i)
+{
+    struct tensor **box = to_box(L, i);
+    if (box && !*box)
+        luaL_error(L, "tensor was freed");
+    return box ? *box : NULL;
+}
+
+static const char *current_function(lua_State *L)
+{
+    lua_Debug ar;
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+        return ar.name;
+    return "?";
+}
+
+struct tensor *lb_check_tensor(lua_State *L, int i)
+{
+    struct tensor *t = lb_to_tensor(L, i);
+    if (!t)
+        luaL_error(L, "%s: expected a tensor for argument %d, got %s", current_function(L), i,
+                   luaL_typename(L, i));
+    return t;
+}
+
+void lb_push_tensor(lua_State *L, struct tensor *t)
+{
+    if (!t) {
+        lb_fail(L);
+        return;
+    }
+    /* Box created before it holds anything: if lua_newuserdatauv fails (memory error), the
+     * tensor is released first so nothing leaks. */
+    struct tensor **box = NULL;
+    if (lua_checkstack(L, 2))
+        box = lua_newuserdatauv(L, sizeof *box, 0);
+    if (!box) {
+        tensor_release(t);
+        luaL_error(L, "out of memory creating a tensor box");
+        return;
+    }
+    *box = t;
+    push_metatable(L);
+    lua_setmetatable(L, -2);
+    size_t since = core_mem_since_mark(), live = core_mem_live();
+    if (since > (live > GC_MIN_BYTES ? live : GC_MIN_BYTES)) {
+        lua_gc(L, LUA_GCCOLLECT);
+        core_mem_mark_collected();
+    }
+}
+
+/* __gc, __close and t:free(): release once, then mark the box freed. */
+int lb_box_free(lua_State *L)
+{
+    struct tensor **box = to_box(L, 1);
+    if (box && *box) {
+        tensor_release(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+struct tensor *lb_tensor_or_number(lua_State *L, int i)
+{
+    struct tensor *t = lb_to_tensor(L, i);
+    if (t)
+        return tensor_retain(t);
+    if (lua_type(L, i) == LUA_TNUMBER) {
+        struct tensor *s = tensor_scalar((float)lua_tonumber(L, i));
+        if (!s)
+            lb_fail(L);
+        return s;
+    }
+    luaL_error(L, "%s: expected a tensor or number for argument %d, got %s", current_function(L),
+               i, luaL_typename(L, i));
+    return NULL;
+}
+
+int lb_check_dim(lua_State *L, int i, int ndim)
+{
+    lua_Integer d = luaL_checkinteger(L, i);
+    int n = ndim > 0 ? ndim : 1;
+    if (d == 0)
+        luaL_error(L, "%s: dimension 0 is invalid (dimensions are 1-based)", current_function(L));
+    if (d < -n || d > n)
+        luaL_error(L, "%s: dimension %d out of range for a tensor with %d dimensions",
+                   current_function(L), (int)d, ndim);
+    return d > 0 ? (int)d - 1 : (int)d + n;
+}
+
+static int64_t check_size(lua_State *L, int i)
+{
+    if (!lua_isinteger(L, i)) {
+        lua_Number v = lua_tonumber(L, i);
+        if (lua_type(L, i) != LUA_TNUMBER || v != (lua_Number)(lua_Integer)v)
+            luaL_error(L, "%s: sizes must be integers, got %s", current_function(L),
+                       lua_type(L, i) == LUA_TNUMBER ? lua_tostring(L, i) : luaL_typename(L, i));
+        return (int64_t)v;
+    }
+    return (int64_t)lua_tointeger(L, i);
+}
+
+int lb_check_shape(lua_State *L, int i, int64_t *shape)
+{
+    int n = 0;
+    if (lua_istable(L, i) && !lb_to_tensor(L, i)) {
+        n = (int)lua_rawlen(L, i);
+        if (n > TENSOR_MAXDIM)
+            luaL_error(L, "%s: %d dimensions requested, at most %d supported",
+                       current_function(L), n, TENSOR_MAXDIM);
+        for (int d = 0; d < n; d++) {
+            lua_rawgeti(L, i, d + 1);
+            shape[d] = check_size(L, -1);
+            lua_pop(L, 1);
+        }
+        return n;
+    }
+    for (int k = i; lua_type(L, k) == LUA_TNUMBER; k++) {
+        if (n == TENSOR_MAXDIM)
+            luaL_error(L, "%s: at most %d dimensions supported", current_function(L),
+                       TENSOR_MAXDIM);
+        shape[n++] = check_size(L, k);
+    }
+    return n;
+}
+
+lua_Number lb_opt_number(lua_State *L, int t, const char *key, lua_Number def)
+{
+    if (!lua_istable(L, t))
+        return def;
+    lua_getfield(L, t, key);
+    lua_Number v = def;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "%s: option '%s' must be a number, got %s", current_function(L), key,
+                       luaL_typename(L, -1));
+        v = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+lua_Integer lb_opt_integer(lua_State *L, int t, const char *key, lua_Integer def)
+{
+    if (!lua_istable(L, t))
+        return def;
+    lua_getfield(L, t, key);
+    lua_Integer v = def;
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1))
+            luaL_error(L, "%s: option '%s' must be an integer, got %s", current_function(L), key,
+                       luaL_typename(L, -1));
+        v = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+int lb_opt_boolean(lua_State *L, int t, const char *key, int def)
+{
+    if (!lua_istable(L, t))
+        return def;
+    lua_getfield(L, t, key);
+    int v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+void lb_add_methods(lua_State *L, const luaL_Reg *fns)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &box_key);
+    lua_getfield(L, -1, "__methods");
+    luaL_setfuncs(L, fns, 0);
+    lua_pop(L, 2);
+}

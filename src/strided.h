@@ -1,0 +1,75 @@
+/* strided.h — iteration over several strided operands of one logical shape.
+ *
+ * A plan collapses adjacent dimensions that are contiguous in every operand, so the common
+ * cases become one long inner loop. Kernels then loop over "rows" (every dimension but the
+ * last) and, within a row, over the inner dimension with per-operand inner strides.
+ * plan_offsets() computes a row's starting offsets directly from its index, so rows can be
+ * split between OpenMP threads. */
+#ifndef LOUPE_STRIDED_H
+#define LOUPE_STRIDED_H
+
+#include "loupe/tensor.h"
+
+#define PLAN_MAXOPS 4
+
+struct plan {
+    int ndim; /* >= 1 after planning */
+    int nops;
+    int64_t shape[TENSOR_MAXDIM];
+    int64_t stride[PLAN_MAXOPS][TENSOR_MAXDIM];
+    int64_t rows;  /* product of all but the last dimension */
+    int64_t inner; /* size of the last dimension */
+};
+
+static inline void plan_init(struct plan *p, int ndim, const int64_t *shape, int nops,
+                             const int64_t *const *strides)
+{
+    p->nops = nops;
+    p->ndim = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] == 1)
+            continue; /* size-1 dims never move the offset */
+        int k = p->ndim;
+        bool merge = k > 0;
+        for (int o = 0; o < nops && merge; o++)
+            merge = p->stride[o][k - 1] == strides[o][d] * shape[d];
+        if (merge) {
+            p->shape[k - 1] *= shape[d];
+            for (int o = 0; o < nops; o++)
+                p->stride[o][k - 1] = strides[o][d];
+        } else {
+            p->shape[k] = shape[d];
+            for (int o = 0; o < nops; o++)
+                p->stride[o][k] = strides[o][d];
+            p->ndim++;
+        }
+    }
+    if (p->ndim == 0) {
+        p->ndim = 1;
+        p->shape[0] = 1;
+        for (int o = 0; o < nops; o++)
+            p->stride[o][0] = 0;
+    }
+    p->inner = p->shape[p->ndim - 1];
+    p->rows = 1;
+    for (int d = 0; d < p->ndim - 1; d++)
+        p->rows *= p->shape[d];
+}
+
+/* Offsets (elements, relative to each operand's first element) of the start of row r. */
+static inline void plan_offsets(const struct plan *p, int64_t r, int64_t *off)
+{
+    for (int o = 0; o < p->nops; o++)
+        off[o] = 0;
+    for (int d = p->ndim - 2; d >= 0; d--) {
+        int64_t i = r % p->shape[d];
+        r /= p->shape[d];
+        for (int o = 0; o < p->nops; o++)
+            off[o] += i * p->stride[o][d];
+    }
+}
+
+/* Rows per OpenMP task: parallelise only when the work is big enough to pay for it. */
+#define PAR_MIN_ELEMS 32768
+
+#endif

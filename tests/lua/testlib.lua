@@ -1,0 +1,47 @@
+-- testlib.lua — assertions for the Lua tests (tests/run.lua).
+local loupe = require "loupe"
+local M = {}
+
+local function fail(msg, level) error(msg, (level or 1) + 2) end
+
+function M.eq(a, b, what)
+  if a ~= b then fail(("%sexpected %s, got %s"):format(what and what .. ": " or "", tostring(b), tostring(a))) end
+end
+
+function M.truthy(v, what) if not v then fail(what or "expected a true value") end end
+
+-- Tensor (or nested table / number) closeness with a maxdiff report, like llm.c's check_tensor.
+function M.close(a, b, tol, what)
+  tol = tol or 1e-5
+  if type(a) == "number" and type(b) == "number" then
+    local d = math.abs(a - b)
+    if not (d <= tol * (1 + math.abs(b))) then
+      fail(("%s%g vs %g (diff %g)"):format(what and what .. ": " or "", a, b, d))
+    end
+    return
+  end
+  if type(a) == "table" then a = loupe.tensor(a) end
+  if type(b) == "table" then b = loupe.tensor(b) end
+  local sa, sb = table.concat(a:shape(), ","), table.concat(b:shape(), ",")
+  if sa ~= sb then fail(("%sshape [%s] vs [%s]"):format(what and what .. ": " or "", sa, sb)) end
+  if a:numel() == 0 then return end
+  local af, bf = a:float(), b:float()
+  local diff = (af - bf):abs()
+  local bound = bf:abs() * tol + tol
+  local bad = diff:gt(bound):sum():item()
+  if bad > 0 or diff:ne(diff):sum():item() > 0 then
+    fail(("%smaxdiff %g over %d elements (%d beyond tol %g)"):format(
+      what and what .. ": " or "", diff:max():item(), a:numel(), bad, tol))
+  end
+end
+
+-- fn must raise an error whose message contains `pattern` (plain text).
+function M.raises(fn, pattern)
+  local ok, err = pcall(fn)
+  if ok then fail("expected an error containing '" .. pattern .. "', none raised") end
+  if not tostring(err):find(pattern, 1, true) then
+    fail(("expected an error containing '%s', got '%s'"):format(pattern, tostring(err)))
+  end
+end
+
+return M
