@@ -266,8 +266,8 @@ int ag_backward(struct tensor *root, struct tensor *grad, bool retain_graph)
     }
 
     bool was_enabled = ag_set_grad_enabled(false);
-    struct ag_node **order;
-    int count, rc = 0;
+    struct ag_node **order = NULL;
+    int count = 0, rc = 0;
     if (topo_order(root->grad_fn, &order, &count) < 0) {
         tensor_release(g0);
         ag_set_grad_enabled(was_enabled);

@@ -78,11 +78,10 @@ int rng_fill_uniform(struct tensor *t, float lo, float hi)
     int64_t n = tensor_numel(t);
     uint64_t c0 = rng_take((uint64_t)n), key = seed_key;
     float *o = tensor_f32(t), span = hi - lo;
-#pragma omp parallel for if (n > PAR_MIN_ELEMS) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
+    PARALLEL_FOR(n > PAR_MIN_ELEMS, i, n, {
         float u = (float)(word_at(key, c0 + (uint64_t)i) >> 40) * 0x1.0p-24f;
         o[i] = lo + span * u;
-    }
+    });
     return 0;
 }
 
@@ -94,8 +93,7 @@ int rng_fill_normal(struct tensor *t, float mean, float std)
     int64_t n = tensor_numel(t), pairs = (n + 1) / 2;
     uint64_t c0 = rng_take((uint64_t)pairs), key = seed_key;
     float *o = tensor_f32(t);
-#pragma omp parallel for if (n > PAR_MIN_ELEMS / 4) schedule(static)
-    for (int64_t j = 0; j < pairs; j++) {
+    PARALLEL_FOR(n > PAR_MIN_ELEMS / 4, j, pairs, {
         uint64_t w = word_at(key, c0 + (uint64_t)j);
         double u1 = ((double)(w >> 32) + 1.0) * 0x1.0p-32; /* (0, 1]: log is finite */
         double u2 = (double)(w & 0xffffffffu) * 0x1.0p-32;
@@ -103,7 +101,7 @@ int rng_fill_normal(struct tensor *t, float mean, float std)
         o[2 * j] = mean + std * (float)(r * cos(a));
         if (2 * j + 1 < n)
             o[2 * j + 1] = mean + std * (float)(r * sin(a));
-    }
+    });
     return 0;
 }
 

@@ -800,7 +800,8 @@ static int write_atomic(const char *path, const char *hdr, size_t hlen, int n,
     memcpy(tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        err_set("safetensors: cannot create '%s': %s", tmp, strerror(errno));
+        err_set("safetensors: cannot create a temporary file next to '%s': %s", path,
+                strerror(errno));
         free(tmp);
         return -1;
     }

@@ -69,6 +69,21 @@ static inline void plan_offsets(const struct plan *p, int64_t r, int64_t *off)
     }
 }
 
+/* Runs the block for var in [0, n): across the OpenMP team when cond holds, else as a plain
+ * loop. (`#pragma omp parallel for if (cond)` would still start a team of one thread, which
+ * costs about a microsecond: more than a whole small op.) */
+#define PARALLEL_FOR(cond, var, n, ...)                                                      \
+    do {                                                                                     \
+        int64_t n_ = (n);                                                                    \
+        if (cond) {                                                                          \
+            _Pragma("omp parallel for schedule(static)") for (int64_t var = 0; var < n_;    \
+                                                              var++) __VA_ARGS__             \
+        } else {                                                                             \
+            for (int64_t var = 0; var < n_; var++)                                           \
+                __VA_ARGS__                                                                  \
+        }                                                                                    \
+    } while (0)
+
 /* Rows per OpenMP task: parallelise only when the work is big enough to pay for it. */
 #define PAR_MIN_ELEMS 32768
 

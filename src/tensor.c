@@ -79,11 +79,17 @@ static struct storage *storage_new(size_t nbytes, int ndim, const int64_t *shape
         err_set("out of memory allocating tensor %s %s", shape_fmt(ndim, shape), dtype_name(dt));
         return NULL;
     }
-    char what[SHAPE_STR_MAX + 32];
-    snprintf(what, sizeof what, "tensor %s %s", shape_fmt(ndim, shape), dtype_name(dt));
-    struct storage *s = core_alloc(STORAGE_HEADER + nbytes, what);
-    if (!s)
+    struct storage *s = core_alloc(STORAGE_HEADER + nbytes, "tensor");
+    if (!s) { /* name the tensor in the message (formatted only on failure: this is hot) */
+        char what[SHAPE_STR_MAX + 32];
+        snprintf(what, sizeof what, "tensor %s %s", shape_fmt(ndim, shape), dtype_name(dt));
+        const char *msg = err_msg(), *rest = strstr(msg, "tensor");
+        char copy[512];
+        snprintf(copy, sizeof copy, "%.*s%s%s", (int)(rest ? rest - msg : 0), msg, what,
+                 rest ? rest + 6 : "");
+        err_set("%s", copy);
         return NULL;
+    }
     s->refcount = 1;
     s->version = 0;
     s->nbytes = nbytes;
@@ -329,8 +335,7 @@ int tensor_copy_into(struct tensor *dst, const struct tensor *src)
         memmove(dbase, sbase, (size_t)p.inner * es);
         return 0;
     }
-#pragma omp parallel for if (total > PAR_MIN_ELEMS && p.rows > 1) schedule(static)
-    for (int64_t r = 0; r < p.rows; r++) {
+    PARALLEL_FOR(total > PAR_MIN_ELEMS && p.rows > 1, r, p.rows, {
         int64_t off[2];
         plan_offsets(&p, r, off);
         switch (dst->dtype * 3 + src->dtype) {
@@ -344,7 +349,7 @@ int tensor_copy_into(struct tensor *dst, const struct tensor *src)
         case DT_UINT8 * 3 + DT_INT64: COPY_ROW(uint8_t, int64_t); break;
         case DT_UINT8 * 3 + DT_UINT8: COPY_ROW(uint8_t, uint8_t); break;
         }
-    }
+    });
     return 0;
 }
 

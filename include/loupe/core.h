@@ -31,6 +31,9 @@ void *core_alloc(size_t nbytes, const char *what);
 void *core_calloc(size_t nbytes, const char *what);
 void core_free(void *p, size_t nbytes);
 
+/* Returns the cached large blocks to the system (at shutdown, or under memory pressure). */
+void core_cache_clear(void);
+
 size_t core_mem_live(void);        /* bytes currently held by core_alloc */
 size_t core_mem_since_mark(void);  /* bytes allocated since the last mark */
 void core_mem_mark_collected(void);

@@ -1,8 +1,9 @@
 /* repl.c — the interactive loop: read a chunk, run it, print its values, never die.
  *
- * The chunk logic is lua.c 5.4's: a line is first tried as "return <line>;" so a bare
- * expression prints its value(s); otherwise it is compiled as a statement, and a syntax error
+ * The chunk logic is lua.c 5.4's: a chunk is first tried as "return <chunk>;" so a bare
+ * expression prints its value(s); otherwise it is compiled as statements, and a syntax error
  * at "<eof>" means the chunk is incomplete, so more lines are read with the prompt ">> ".
+ * Unlike lua.c, an expression that is incomplete ("1 +", "{") also waits for more lines.
  * "=expr" is accepted as in Lua 5.1-5.3. Values are printed with the global print (tostring,
  * hence a tensor's __tostring). Errors print their message and traceback and the loop goes on.
  *
@@ -89,7 +90,9 @@ static enum read_status read_line_rl(const char *prompt, char **out)
                 rl_resize_terminal();
             }
             if (got_sigint) {
-                /* drop the half-typed line and give the terminal back */
+                /* show "^C" where the cursor is, drop the half-typed line and give the
+                 * terminal back */
+                rl_echo_signal_char(SIGINT);
                 rl_free_line_state();
                 rl_callback_sigcleanup();
                 rl_cleanup_after_signal();
@@ -109,7 +112,7 @@ static enum read_status read_line_rl(const char *prompt, char **out)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGWINCH, &old_winch, NULL);
     if (st == READ_INTERRUPT) {
-        fputs("^C\n", stdout);
+        fputs("\n", stdout);
         fflush(stdout);
         return st;
     }
@@ -188,7 +191,10 @@ static void history_init(void)
 {
     using_history();
     stifle_history(HISTORY_MAX);
-    /* Timestamps mark where an entry starts, so multi-line chunks come back as one entry. */
+    /* Timestamp lines ("#<seconds>") mark where an entry starts in the file, so multi-line
+     * chunks come back as one entry. A Lua line that looks like one ("#12") cannot be useful
+     * anyway: it takes the length of a number. */
+    history_comment_char = '#';
     history_write_timestamps = 1;
     history_multiline_entries = 1;
     const char *home = getenv("HOME");
@@ -220,32 +226,51 @@ static bool incomplete(lua_State *L, int status)
     return false;
 }
 
-/* Tries "return <line>;" for the line at -1; on success replaces nothing and leaves the
- * function above the line. */
-static int addreturn(lua_State *L)
+/* Compiles the chunk at index 1 as "return <chunk>;", so an expression prints its values.
+ * Returns the status with the function or the error message pushed. */
+static int load_as_expression(lua_State *L)
 {
-    const char *line = lua_tostring(L, -1);
-    const char *retline = lua_pushfstring(L, "return %s;", line);
+    const char *retline = lua_pushfstring(L, "return %s;", lua_tostring(L, 1));
     int status = luaL_loadbuffer(L, retline, strlen(retline), CHUNKNAME);
-    if (status == LUA_OK) {
-        lua_remove(L, -2); /* the modified line */
-        save_line(line);
-    } else {
-        lua_pop(L, 2); /* the error and the modified line */
-    }
+    lua_remove(L, -2);
     return status;
 }
 
-/* Compiles the line at -1 as statements, reading more lines while it is incomplete. The
- * line at index 1 grows into the whole chunk. Returns the load status, or -1 if the chunk
- * was abandoned with Ctrl-C (nothing pushed). */
-static int multiline(lua_State *L)
+/* Whether "return <chunk>" stops at the end of input: an expression that goes on, as in
+ * "1 +" or "f(1,". (Without the ';' that load_as_expression adds, which would hide it.) */
+static bool expression_goes_on(lua_State *L)
+{
+    const char *retline = lua_pushfstring(L, "return %s", lua_tostring(L, 1));
+    int status = luaL_loadbuffer(L, retline, strlen(retline), CHUNKNAME);
+    bool more = incomplete(L, status);
+    lua_pop(L, more ? 1 : 2);
+    return more;
+}
+
+/* Compiles the chunk at index 1, first as an expression, then as statements, reading more
+ * lines (appended to index 1) while either form is incomplete. Leaves the function or the
+ * statement form's error message above the chunk and returns the status, or returns -1 if
+ * the chunk was abandoned with Ctrl-C. */
+static int compile_chunk(lua_State *L)
 {
     for (;;) {
         size_t len;
         const char *chunk = lua_tolstring(L, 1, &len);
-        int status = luaL_loadbuffer(L, chunk, len, CHUNKNAME);
-        if (!incomplete(L, status)) {
+        int status = load_as_expression(L);
+        if (status != LUA_OK) {
+            lua_pop(L, 1);
+            status = luaL_loadbuffer(L, chunk, len, CHUNKNAME);
+        }
+        if (status == LUA_OK) {
+            save_line(chunk);
+            return status;
+        }
+        bool more = incomplete(L, status); /* pops the message if so */
+        if (!more && expression_goes_on(L)) {
+            lua_pop(L, 1);
+            more = true;
+        }
+        if (!more) {
             save_line(chunk);
             return status;
         }
@@ -253,10 +278,11 @@ static int multiline(lua_State *L)
         if (st == READ_INTERRUPT)
             return -1;
         if (st == READ_EOF) {
-            /* report the incomplete chunk as Lua would, then the next read ends the REPL */
+            /* report the incomplete chunk as Lua would; the next read ends the REPL */
             save_line(chunk);
             return luaL_loadbuffer(L, chunk, len, CHUNKNAME);
         }
+        /* stack: chunk, line -> chunk .. "\n" .. line */
         lua_pushliteral(L, "\n");
         lua_insert(L, -2);
         lua_concat(L, 3);
@@ -275,15 +301,12 @@ static int loadline(lua_State *L)
         return CHUNK_EOF;
     if (st == READ_INTERRUPT)
         return CHUNK_NONE;
-    int status = addreturn(L);
-    if (status != LUA_OK) {
-        status = multiline(L);
-        if (status == -1) {
-            lua_settop(L, 0);
-            return CHUNK_NONE;
-        }
+    int status = compile_chunk(L);
+    if (status == -1) {
+        lua_settop(L, 0);
+        return CHUNK_NONE;
     }
-    lua_remove(L, 1); /* the line */
+    lua_remove(L, 1); /* the chunk's text */
     return status;
 }
 

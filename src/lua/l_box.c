@@ -82,10 +82,15 @@ void lb_push_tensor(lua_State *L, struct tensor *t)
     *box = t;
     push_metatable(L);
     lua_setmetatable(L, -2);
-    size_t since = core_mem_since_mark(), live = core_mem_live();
-    if (since > (live > GC_MIN_BYTES ? live : GC_MIN_BYTES)) {
+    /* Compare with the live bytes right after the last collection: garbage made since then
+     * still counts as live until collected, so comparing with core_mem_live() now would
+     * never trigger (a loop of 1 MB temporaries grew to 1 GB). */
+    static size_t live_after_gc;
+    size_t since = core_mem_since_mark();
+    if (since > (live_after_gc > GC_MIN_BYTES ? live_after_gc : GC_MIN_BYTES)) {
         lua_gc(L, LUA_GCCOLLECT);
         core_mem_mark_collected();
+        live_after_gc = core_mem_live();
     }
 }
 

@@ -106,15 +106,14 @@ static void binary_apply(enum binop op, struct tensor *o, const struct tensor *a
     float *ob = tensor_f32(o);
     const float *ab = tensor_f32(a), *bb = tensor_f32(b);
     int last = p.ndim - 1;
-#pragma omp parallel for if (s.ntasks > 1) schedule(static)
-    for (int64_t task = 0; task < s.ntasks; task++) {
+    PARALLEL_FOR(s.ntasks > 1, task, s.ntasks, {
         int64_t off[3], r = task / s.nchunks, c0 = (task % s.nchunks) * s.chunk;
         int64_t n = p.inner - c0 < s.chunk ? p.inner - c0 : s.chunk;
         plan_offsets(&p, r, off);
         binary_row(op, ob + off[0] + c0 * p.stride[0][last], p.stride[0][last],
                    ab + off[1] + c0 * p.stride[1][last], p.stride[1][last],
                    bb + off[2] + c0 * p.stride[2][last], p.stride[2][last], n);
-    }
+    });
 }
 
 static struct tensor *binary_forward(enum binop op, struct tensor *a, struct tensor *b)
@@ -384,8 +383,7 @@ static void unary_apply(int op, float lo, float hi, struct tensor *o, const stru
     float *ob = tensor_f32(o);
     const float *xb = tensor_f32(x);
     int last = p.ndim - 1;
-#pragma omp parallel for if (s.ntasks > 1) schedule(static)
-    for (int64_t task = 0; task < s.ntasks; task++) {
+    PARALLEL_FOR(s.ntasks > 1, task, s.ntasks, {
         int64_t off[2], r = task / s.nchunks, c0 = (task % s.nchunks) * s.chunk;
         int64_t n = p.inner - c0 < s.chunk ? p.inner - c0 : s.chunk;
         plan_offsets(&p, r, off);
@@ -396,7 +394,7 @@ static void unary_apply(int op, float lo, float hi, struct tensor *o, const stru
         else
             unary_row((enum unop)op, lo, hi, orow, p.stride[0][last], xrow, p.stride[1][last],
                       n);
-    }
+    });
 }
 
 static int unary_backward(struct ag_node *n, struct tensor *g, struct tensor **gi)
@@ -574,8 +572,7 @@ struct tensor *op_compare(enum cmpop op, struct tensor *a, struct tensor *b)
     const char *ab = tensor_data(a), *bb = tensor_data(b);
     int last = p.ndim - 1;
     bool fast = a->dtype == DT_FLOAT32 && b->dtype == DT_FLOAT32;
-#pragma omp parallel for if (p.rows * p.inner > PAR_MIN_ELEMS && p.rows > 1) schedule(static)
-    for (int64_t r = 0; r < p.rows; r++) {
+    PARALLEL_FOR(p.rows * p.inner > PAR_MIN_ELEMS && p.rows > 1, r, p.rows, {
         int64_t off[3];
         plan_offsets(&p, r, off);
         int64_t so = p.stride[0][last], sa = p.stride[1][last], sb = p.stride[2][last];
@@ -588,7 +585,7 @@ struct tensor *op_compare(enum cmpop op, struct tensor *a, struct tensor *b)
                 ob[off[0] + i * so] = compare(op, load_as_double(ab, a->dtype, off[1] + i * sa),
                                               load_as_double(bb, b->dtype, off[2] + i * sb));
         }
-    }
+    });
     return o;
 }
 
@@ -654,8 +651,7 @@ struct tensor *op_where(struct tensor *cond, struct tensor *a, struct tensor *b)
     const char *cb = tensor_data(cond);
     const float *ab = tensor_f32(a), *bb = tensor_f32(b);
     int last = p.ndim - 1;
-#pragma omp parallel for if (p.rows * p.inner > PAR_MIN_ELEMS && p.rows > 1) schedule(static)
-    for (int64_t r = 0; r < p.rows; r++) {
+    PARALLEL_FOR(p.rows * p.inner > PAR_MIN_ELEMS && p.rows > 1, r, p.rows, {
         int64_t off[4];
         plan_offsets(&p, r, off);
         for (int64_t i = 0; i < p.inner; i++) {
@@ -663,7 +659,7 @@ struct tensor *op_where(struct tensor *cond, struct tensor *a, struct tensor *b)
             ob[off[0] + i * p.stride[0][last]] =
                 c ? ab[off[2] + i * p.stride[2][last]] : bb[off[3] + i * p.stride[3][last]];
         }
-    }
+    });
     struct tensor *ins[3] = {cond, a, b};
     struct ag_node *n = ag_record(&o, "WhereBackward", where_backward, 3, ins);
     if (n)

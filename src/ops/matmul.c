@@ -337,7 +337,7 @@ static int ein_contract(struct ein_operand *a, struct ein_operand *b, const char
 {
     char batch[TENSOR_MAXDIM + 1] = "", contr[TENSOR_MAXDIM + 1] = "";
     char aonly[TENSOR_MAXDIM + 1] = "", bonly[TENSOR_MAXDIM + 1] = "";
-    char keep_a[2 * EIN_MAX + 1], keep_b[2 * EIN_MAX + 1];
+    char keep_a[TENSOR_MAXDIM * (EIN_MAX + 2) + 1], keep_b[TENSOR_MAXDIM * (EIN_MAX + 2) + 1];
     snprintf(keep_a, sizeof keep_a, "%s%s", keep, b->idx);
     snprintf(keep_b, sizeof keep_b, "%s%s", keep, a->idx);
     if (ein_sum_out(a, keep_a) < 0 || ein_sum_out(b, keep_b) < 0)

@@ -162,8 +162,7 @@ static void reduce_run(enum rkind k, const struct rshape *rs, const float *x, fl
     }
     if (k == R_SUM && inner > 1) {
         /* accumulate whole rows: the inner loop is contiguous and vectorises */
-#pragma omp parallel for if (nout * R > PAR_MIN_ELEMS && outer > 1) schedule(static)
-        for (int64_t o = 0; o < outer; o++) {
+        PARALLEL_FOR(nout * R > PAR_MIN_ELEMS && outer > 1, o, outer, {
             double *acc = calloc((size_t)inner, sizeof *acc);
             if (!acc) { /* fall back to the slice loop, which needs no memory */
                 for (int64_t i = 0; i < inner; i++)
@@ -173,23 +172,20 @@ static void reduce_run(enum rkind k, const struct rshape *rs, const float *x, fl
             }
             for (int64_t r = 0; r < R; r++) {
                 const float *row = x + (o * R + r) * inner;
-#pragma omp simd
-                for (int64_t i = 0; i < inner; i++)
-                    acc[i] += row[i];
+                _Pragma("omp simd") for (int64_t i = 0; i < inner; i++) acc[i] += row[i];
             }
             for (int64_t i = 0; i < inner; i++)
                 out[o * inner + i] = (float)acc[i];
             free(acc);
-        }
+        });
         return;
     }
-#pragma omp parallel for if (nout * R > PAR_MIN_ELEMS && nout > 1) schedule(static)
-    for (int64_t j = 0; j < nout; j++) {
+    PARALLEL_FOR(nout * R > PAR_MIN_ELEMS && nout > 1, j, nout, {
         int64_t o = j / inner, i = j % inner, a = 0;
         out[j] = reduce_slice(k, x + o * R * inner + i, R, inner, p, correction, idx ? &a : NULL);
         if (idx)
             idx[j] = a;
-    }
+    });
 }
 
 /* Runs a reduction; returns the values (and positions for max/min if idx != NULL). */

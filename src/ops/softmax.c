@@ -12,8 +12,7 @@ static void softmax_run(float *y, const float *x, int64_t outer, int64_t R, int6
                         bool log_out)
 {
     int64_t nslices = outer * inner;
-#pragma omp parallel for if (nslices * R > PAR_MIN_ELEMS && nslices > 1) schedule(static)
-    for (int64_t j = 0; j < nslices; j++) {
+    PARALLEL_FOR(nslices * R > PAR_MIN_ELEMS && nslices > 1, j, nslices, {
         int64_t base = (j / inner) * R * inner + j % inner;
         const float *xs = x + base;
         float *ys = y + base;
@@ -33,7 +32,7 @@ static void softmax_run(float *y, const float *x, int64_t outer, int64_t R, int6
             for (int64_t r = 0; r < R; r++)
                 ys[r * inner] = (float)(exp((double)xs[r * inner] - mx) / sum);
         }
-    }
+    });
 }
 
 static int softmax_backward(struct ag_node *n, struct tensor *g, struct tensor **gi)
