@@ -79,7 +79,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB)
 # Tests: every C test binary, then the Lua suite through the host; tests/summary.sh adds
 # up the counts and prints the closing line.
 test: $(HOST) $(MODULE) $(CTESTS)
-	@LOUPE=$(HOST) MODULE=$(MODULE) SANITIZE=$(SANITIZE) sh tests/run_all.sh $(CTESTS)
+	@LOUPE=./$(HOST) MODULE=./$(MODULE) SANITIZE=$(SANITIZE) sh tests/run_all.sh $(CTESTS)
 
 bench: $(HOST) $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
@@ -96,7 +96,7 @@ deps:
 	else echo "all Debian packages present"; fi
 
 demo: deps all
-	./$(HOST) experiments/demo.lua
+	./$(HOST) lua/demo.lua
 
 clean:
 	rm -rf build build-san loupe loupe.so

@@ -13,8 +13,8 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
-#include <math.h>
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +29,38 @@
 
 /* ---- dtypes ---- */
 
-/* Every dtype name the format defines, in upstream's enum order, which is also its order of
- * increasing alignment: the writer sorts by descending position in this table. `ok` false
+/* Every dtype name the format defines, in upstream's enum order (safetensors tensor.rs),
+ * which is also the order of increasing alignment: the writer sorts by descending position in
+ * this table, as upstream does (of the dtypes loupe writes: I64, then F32, then U8). `ok` false
  * means known but not loadable here. */
 struct st_dtype {
     const char *name;
     size_t size;
-    enum dtype to;
+    enum dtype to; /* what it loads as */
     bool ok;
 };
 
 static const struct st_dtype ST_DTYPES[] = {
-    {"BOOL", 1, DT_UINT8, true},   {"U8", 1, DT_UINT8, true},      {"I8", 1, DT_INT64, true},
-    {"F8_E5M2", 1, DT_UINT8, false}, {"F8_E4M3", 1, DT_UINT8, false},
-    {"F8_E8M0", 1, DT_UINT8, false}, {"F6_E2M3", 1, DT_UINT8, false},
-    {"F6_E3M2", 1, DT_UINT8, false}, {"F4", 1, DT_UINT8, false},
-    {"I16", 2, DT_INT64, true},    {"U16", 2, DT_INT64, true},     {"F16", 2, DT_FLOAT32, true},
-    {"BF16", 2, DT_FLOAT32, true}, {"I32", 4, DT_INT64, true},     {"U32", 4, DT_INT64, true},
-    {"F32", 4, DT_FLOAT32, true},  {"F64", 8, DT_FLOAT32, true},   {"I64", 8, DT_INT64, true},
-    {"U64", 8, DT_INT64, false},   {"C64", 8, DT_FLOAT32, false},
+    {"BOOL", 1, DT_UINT8, true},
+    {"F4", 1, DT_UINT8, false},
+    {"F6_E2M3", 1, DT_UINT8, false},
+    {"F6_E3M2", 1, DT_UINT8, false},
+    {"U8", 1, DT_UINT8, true},
+    {"I8", 1, DT_INT64, true},
+    {"F8_E5M2", 1, DT_UINT8, false},
+    {"F8_E4M3", 1, DT_UINT8, false},
+    {"F8_E8M0", 1, DT_UINT8, false},
+    {"I16", 2, DT_INT64, true},
+    {"U16", 2, DT_INT64, true},
+    {"F16", 2, DT_FLOAT32, true},
+    {"BF16", 2, DT_FLOAT32, true},
+    {"I32", 4, DT_INT64, true},
+    {"U32", 4, DT_INT64, true},
+    {"F32", 4, DT_FLOAT32, true},
+    {"C64", 8, DT_FLOAT32, false},
+    {"F64", 8, DT_FLOAT32, true},
+    {"I64", 8, DT_INT64, true},
+    {"U64", 8, DT_INT64, false},
 };
 #define N_ST_DTYPES ((int)(sizeof ST_DTYPES / sizeof ST_DTYPES[0]))
 
@@ -260,6 +273,17 @@ static int header_entries(const struct st_ctx *c, struct json_object *root,
         } else if (k >= len || entry_parse(c, name, val, &es[k++]) < 0) {
             goto fail;
         }
+    }
+    /* Overlapping entries are accepted, but not an amplification: a few KB of header naming
+     * the same big range a thousand times must not make us allocate a thousand copies. */
+    uint64_t total = 0;
+    for (int i = 0; i < k; i++)
+        total += es[i].end - es[i].begin; /* each <= buf_len < 2^63: no overflow for k < 2^31 */
+    if (total > c->buf_len) {
+        err_set("safetensors: the tensors in '%s' declare %llu bytes in total, more than the "
+                "%llu bytes of data in the file (overlapping data_offsets?)", c->path,
+                (unsigned long long)total, (unsigned long long)c->buf_len);
+        goto fail;
     }
     *entries = es;
     *n = k;

@@ -146,7 +146,8 @@ struct tensor *tensor_new(enum dtype dt, int ndim, const int64_t *shape)
     }
     t->dtype = dt;
     t->ndim = ndim;
-    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0)
+        memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     contiguous_strides(ndim, shape, t->stride);
     return t;
 }
@@ -205,8 +206,10 @@ struct tensor *tensor_alias(const struct tensor *t, int ndim, const int64_t *sha
         return NULL;
     v->dtype = t->dtype;
     v->ndim = ndim;
-    memcpy(v->shape, shape, sizeof(int64_t) * (size_t)ndim);
-    memcpy(v->stride, stride, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) {
+        memcpy(v->shape, shape, sizeof(int64_t) * (size_t)ndim);
+        memcpy(v->stride, stride, sizeof(int64_t) * (size_t)ndim);
+    }
     v->offset = offset;
     v->storage = t->storage;
     v->storage->refcount++;

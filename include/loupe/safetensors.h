@@ -15,12 +15,13 @@
  * allocated: header length against the file size, JSON syntax (strict, UTF-8), the type of
  * every field, known dtype, at most TENSOR_MAXDIM non-negative integer sizes, numel * element
  * size == end - begin without overflow, begin <= end <= buffer length. Offsets may come in any
- * order and may overlap (the upstream library is stricter); out of range is an error. Every
+ * order, leave gaps and overlap (the upstream library is stricter), but the tensors' sizes may
+ * not add up to more than the data in the file; out of range is an error. Every
  * error is reported through err_set with the file name and, where there is one, the tensor:
  *   safetensors: tensor 'fc.weight' in 'w.st': data_offsets [0,400] do not match shape
  *   [10,20] F32 (800 bytes)
- * No input makes the reader crash, read out of bounds or allocate more than the file holds
- * (times 2 for F16/BF16 -> float32 conversions).
+ * No input makes the reader crash, read out of bounds or allocate much more than the file
+ * holds (at most twice its data, for F16/BF16 -> float32 conversions).
  *
  * Writing. Tensors are written contiguous (views and non-contiguous tensors are copied) in the
  * order of the upstream serializer, which the Python `safetensors.torch.save_file` uses:

@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,11 +54,17 @@ int host_docall(lua_State *L, int narg, int nres)
     lua_insert(L, base);
     core_clear_interrupt();
     interrupted_state = L;
+    /* Ctrl-C stops the call, unless SIGINT is ignored (as for `loupe x.lua &` started from a
+     * non-interactive shell): then it stays ignored. */
     struct sigaction sa = {.sa_handler = on_sigint}, old;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    sigaction(SIGINT, NULL, &old);
+    bool handle = old.sa_handler != SIG_IGN;
+    if (handle)
+        sigaction(SIGINT, &sa, NULL);
     int status = lua_pcall(L, narg, nres, base);
-    sigaction(SIGINT, &old, NULL);
+    if (handle)
+        sigaction(SIGINT, &old, NULL);
     interrupted_state = NULL;
     lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late to fire */
     core_clear_interrupt();

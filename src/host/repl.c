@@ -401,9 +401,10 @@ static void complete_keys(lua_State *L, const char *base, size_t nbase, const ch
     }
 }
 
-/* Protected: collects candidates for the word (upvalue-free; the word is argument 1). Walks
- * "a.b.c" from the globals with lua_getfield (metamethods included, hence the pcall) and lists
- * the keys of the last table and of its metatables' __index tables (methods of objects). */
+/* Protected: collects candidates for the word (argument 1). Walks "a.b.c" from the globals
+ * with lua_gettable (metamethods included, hence the pcall) and lists the keys of the last
+ * value if it is a table, then of its metatable's __index table (methods of objects), or of
+ * its __methods table when __index is a function (tensors), up a few levels. */
 static int collect_candidates(lua_State *L)
 {
     const char *word = luaL_checkstring(L, 1);
@@ -440,6 +441,11 @@ static int collect_candidates(lua_State *L)
         if (!lua_getmetatable(L, -1))
             break;
         lua_getfield(L, -1, "__index");
+        if (lua_type(L, -1) != LUA_TTABLE) {
+            /* __index is a function: the bindings keep the method table in __methods */
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "__methods");
+        }
         lua_remove(L, -2);
         if (lua_type(L, -1) != LUA_TTABLE)
             break;
@@ -494,7 +500,8 @@ static void readline_init(void)
 void host_repl(lua_State *L)
 {
     repl_L = L;
-    use_readline = isatty(STDIN_FILENO);
+    /* readline wants a terminal on both sides (it draws the prompt and the line itself) */
+    use_readline = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (use_readline)
         readline_init();
     int status;

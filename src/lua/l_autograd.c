@@ -30,13 +30,11 @@ static int m_backward(lua_State *L)
         return luaL_error(L, "backward: expected a gradient tensor or an options table, got %s",
                           luaL_typename(L, 2));
     bool retain = lb_opt_boolean(L, opts, "retain_graph", 0);
+    /* Without retain_graph the nodes drop their saved tensors (the bulk of the graph's memory)
+     * but stay attached, as in PyTorch: a second backward then reports "trying to backward
+     * through the graph a second time" rather than "does not require grad". */
     if (ag_backward(t, g, retain) < 0)
         return lb_fail(L);
-    if (!retain && t->grad_fn) { /* the graph is spent: let its memory go now */
-        ag_node_release(t->grad_fn);
-        t->grad_fn = NULL;
-        t->requires_grad = false;
-    }
     return 0;
 }
 

@@ -144,9 +144,24 @@ static int push_full(lua_State *L, double v)
 static int l_zeros(lua_State *L) { return push_full(L, 0); }
 static int l_ones(lua_State *L) { return push_full(L, 1); }
 
+/* full({sizes}, v [, opts]) or full(size1, ..., sizeN, v [, opts]): with sizes as varargs the
+ * last number is the value */
 static int l_full(lua_State *L)
 {
     int64_t shape[TENSOR_MAXDIM];
+    int k = 0;
+    while (lua_type(L, k + 1) == LUA_TNUMBER)
+        k++;
+    if (k > 0) { /* varargs: the sizes before the value become a table {sizes} */
+        lua_createtable(L, k - 1, 0);
+        for (int i = 1; i < k; i++) {
+            lua_pushvalue(L, i);
+            lua_rawseti(L, -2, i);
+        }
+        lua_insert(L, 1);
+        for (int i = 1; i < k; i++)
+            lua_remove(L, 2);
+    }
     int n = lb_check_shape(L, 1, shape);
     int vi = lua_istable(L, 1) ? 2 : n + 1;
     double v = luaL_checknumber(L, vi);
@@ -512,6 +527,8 @@ static struct tensor **check_tensor_list(lua_State *L, int i, int *n)
 static int join(lua_State *L, bool stack)
 {
     int n;
+    lua_settop(L, 2); /* the list's scratch userdata goes above the optional dim */
+    lua_settop(L, 2); /* the list's scratch userdata goes above the optional dim */
     struct tensor **xs = check_tensor_list(L, 1, &n);
     if (n == 0)
         return luaL_error(L, "%s: expected a non-empty list of tensors", stack ? "stack" : "cat");

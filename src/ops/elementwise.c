@@ -406,8 +406,10 @@ static int unary_backward(struct ag_node *n, struct tensor *g, struct tensor **g
     struct tensor *d = NULL, *t = NULL, *y = NULL;
     switch ((enum unop)n->iarg[0]) {
     case UN_NEG: gi[0] = op_unary(UN_NEG, g); return gi[0] ? 0 : -1;
-    case UN_ABS:
-    case UN_SIGN: d = op_unary(UN_SIGN, x); break;
+    case UN_ABS: d = op_unary(UN_SIGN, x); break;
+    case UN_SIGN: /* piecewise constant: zero gradient, as PyTorch */
+        gi[0] = tensor_zeros(DT_FLOAT32, x->ndim, x->shape);
+        return gi[0] ? 0 : -1;
     case UN_EXP:
         if (!(y = ag_saved(n, 1)))
             return -1;

@@ -100,8 +100,16 @@ struct tensor *op_cosine_similarity(struct tensor *a, struct tensor *b, int dim,
 {
     int64_t shape[TENSOR_MAXDIM];
     int nd = shape_broadcast("cosine_similarity", a->ndim, a->shape, b->ndim, b->shape, shape);
-    if (nd < 0 || dim_wrap("cosine_similarity", dim, nd) < 0)
+    if (nd < 0 || (dim = dim_wrap("cosine_similarity", dim, nd)) < 0)
         return NULL;
+    /* both at the common shape, so dim means the same for a*a and b*b as for a*b */
+    struct tensor *ae = op_expand(a, nd, shape), *be = ae ? op_expand(b, nd, shape) : NULL;
+    if (!be) {
+        tensor_release(ae);
+        return NULL;
+    }
+    a = ae;
+    b = be;
     struct tensor *ab = op_mul(a, b), *aa = ab ? op_mul(a, a) : NULL, *bb = aa ? op_mul(b, b) : NULL;
     struct tensor *w12 = bb ? op_sum(ab, dim, false) : NULL;
     struct tensor *w1 = w12 ? op_sum(aa, dim, false) : NULL;
@@ -110,7 +118,7 @@ struct tensor *op_cosine_similarity(struct tensor *a, struct tensor *b, int dim,
     struct tensor *wc = w ? op_clamp(w, (float)(eps * eps), NAN) : NULL;
     struct tensor *den = wc ? op_unary(UN_SQRT, wc) : NULL;
     struct tensor *out = den ? op_div(w12, den) : NULL;
-    struct tensor *tmp[] = {ab, aa, bb, w12, w1, w2, w, wc, den};
+    struct tensor *tmp[] = {ae, be, ab, aa, bb, w12, w1, w2, w, wc, den};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++)
         tensor_release(tmp[i]);
     return out;

@@ -65,7 +65,7 @@ static void write_st_n(const char *path, uint64_t hlen, const char *json, size_t
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(hlen >> (8 * i));
     memcpy(b + 8, json, jl);
-    if (ndata)
+    if (data && ndata)
         memcpy(b + 8 + jl, data, ndata);
     write_bytes(path, b, 8 + jl + ndata);
     free(b);
@@ -436,7 +436,7 @@ static void test_read_conversions(void **state)
  * space padding after the JSON. */
 static void test_read_lenient_layout(void **state)
 {
-    float v[4] = {1, 2, 3, 4};
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* bytes [16,32) unused: a gap */
     const char *json = "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16],\"x\":1},"
                        "\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
                        "\"__metadata__\":{}}      ";
@@ -619,6 +619,20 @@ static void test_bad_offsets_beyond_file(void **state)
     expect_error(fx("b3.st"), "lie beyond the end of the data");
 }
 
+/* overlapping entries may not add up to more than the data: no amplification */
+static void test_bad_amplification(void **state)
+{
+    static char data[64];
+    char json[4096];
+    size_t k = (size_t)snprintf(json, sizeof json, "{");
+    for (int i = 0; i < 20; i++)
+        k += (size_t)snprintf(json + k, sizeof json - k, "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":"
+                              "[64],\"data_offsets\":[0,64]}", i ? "," : "", i);
+    snprintf(json + k, sizeof json - k, "}");
+    write_ok(fx("amp.st"), json, data, sizeof data);
+    expect_error(fx("amp.st"), "declare 1280 bytes in total, more than the 64 bytes of data");
+}
+
 static void test_bad_shape_overflow(void **state)
 {
     write_ok(fx("o1.st"), "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
@@ -752,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_bad_shape),
         cmocka_unit_test(test_bad_offsets_mismatch),
         cmocka_unit_test(test_bad_offsets_beyond_file),
+        cmocka_unit_test(test_bad_amplification),
         cmocka_unit_test(test_bad_shape_overflow),
         cmocka_unit_test(test_mutation_sweep),
         cmocka_unit_test(test_squeezenet),

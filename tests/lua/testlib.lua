@@ -28,8 +28,8 @@ function M.close(a, b, tol, what)
   local af, bf = a:float(), b:float()
   local diff = (af - bf):abs()
   local bound = bf:abs() * tol + tol
-  local bad = diff:gt(bound):sum():item()
-  if bad > 0 or diff:ne(diff):sum():item() > 0 then
+  local bad = diff:gt(bound):float():sum():item()
+  if bad > 0 or diff:ne(diff):float():sum():item() > 0 then
     fail(("%smaxdiff %g over %d elements (%d beyond tol %g)"):format(
       what and what .. ": " or "", diff:max():item(), a:numel(), bad, tol))
   end
