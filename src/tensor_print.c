@@ -241,6 +241,7 @@ static void put_vector(struct sbuf *b, const struct tensor *t, const struct fmt 
     sb_puts(b, "[");
     int item = 0; /* items so far, the "..." marker counting as one */
     for (int64_t k = 0; k < cnt; k++) {
+        /* pass 0 (only where the gap is) writes the marker, pass 1 the entry itself */
         bool gap = sel_gap_before(n, summarize, k);
         for (int pass = gap ? 0 : 1; pass < 2; pass++, item++) {
             if (item > 0 && item % per_line == 0) {
@@ -273,7 +274,7 @@ static void put_tensor(struct sbuf *b, const struct tensor *t, const struct fmt 
     int newlines = t->ndim - dim - 1; /* the sub-tensor's dim - 1 */
     sb_puts(b, "[");
     for (int64_t k = 0; k < cnt; k++) {
-        bool gap = sel_gap_before(n, summarize, k);
+        bool gap = sel_gap_before(n, summarize, k); /* as in put_vector */
         for (int pass = gap ? 0 : 1; pass < 2; pass++) {
             if (k > 0) { /* separator: "," then dim-1 newlines and the indent */
                 sb_puts(b, ",");

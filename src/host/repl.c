@@ -12,7 +12,7 @@
  * select() loop, as CPython's readline module does, because Ctrl-C at the prompt must only
  * discard the line: readline's own SIGINT handling cannot return to the caller. Ctrl-C while a
  * chunk runs is handled by host_docall (call.c). When input is not a terminal (`loupe -i <
- * file`), lines are read with plain fgets and the same logic applies. */
+ * file`), lines are read plainly (no editing) and the same logic applies. */
 #include "host.h"
 
 #include <lauxlib.h>
@@ -36,10 +36,10 @@
 #define EOFMARK "<eof>"
 #define HISTORY_FILE ".loupe_history"
 #define HISTORY_MAX 1000
-#define MAX_INPUT_LINE 65536
+#define MAX_PLAIN_LINE (16u << 20) /* bytes; a longer line without newline ends input */
 
 static lua_State *repl_L;      /* for the completion callback */
-static bool use_readline;      /* stdin is a terminal */
+static bool use_readline;      /* stdin and stdout are terminals */
 static char *history_path;     /* NULL: history is not saved */
 
 /* ---- reading one line ---- */
@@ -134,7 +134,7 @@ static enum read_status read_line_plain(const char *prompt, char **out)
     int c;
     while ((c = getchar()) != EOF && c != '\n') {
         if (len + 2 > cap) {
-            char *p = cap < MAX_INPUT_LINE * 16 ? realloc(buf, cap * 2) : NULL;
+            char *p = cap < MAX_PLAIN_LINE ? realloc(buf, cap * 2) : NULL;
             if (!p) {
                 free(buf);
                 return READ_EOF;
@@ -159,7 +159,8 @@ static enum read_status pushline(lua_State *L, bool first)
 {
     char *line = NULL;
     const char *prompt = first ? PROMPT : PROMPT2;
-    enum read_status st = use_readline ? read_line_rl(prompt, &line) : read_line_plain(prompt, &line);
+    enum read_status st =
+        use_readline ? read_line_rl(prompt, &line) : read_line_plain(prompt, &line);
     if (st != READ_LINE)
         return st;
     size_t len = strlen(line);

@@ -8,6 +8,7 @@
 
 #include "loupe/core.h"
 
+#include <math.h>
 #include <string.h>
 
 #define GC_MIN_BYTES ((size_t)64 << 20)
@@ -38,20 +39,23 @@ static struct tensor **to_box(lua_State *L, int i)
     return ours ? box : NULL;
 }
 
-struct tensor *lb_to_tensor(lua_State *L, int i)
-{
-    struct tensor **box = to_box(L, i);
-    if (box && !*box)
-        luaL_error(L, "tensor was freed");
-    return box ? *box : NULL;
-}
-
 static const char *current_function(lua_State *L)
 {
     lua_Debug ar;
     if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
         return ar.name;
     return "?";
+}
+
+struct tensor *lb_to_tensor(lua_State *L, int i)
+{
+    struct tensor **box = to_box(L, i);
+    if (box && !*box) {
+        if (i > 0)
+            luaL_error(L, "%s: tensor was freed (argument %d)", current_function(L), i);
+        luaL_error(L, "%s: tensor was freed", current_function(L));
+    }
+    return box ? *box : NULL;
 }
 
 struct tensor *lb_check_tensor(lua_State *L, int i)
@@ -128,21 +132,28 @@ int lb_check_dim(lua_State *L, int i, int ndim)
     if (d == 0)
         luaL_error(L, "%s: dimension 0 is invalid (dimensions are 1-based)", current_function(L));
     if (d < -n || d > n)
-        luaL_error(L, "%s: dimension %d out of range for a tensor with %d dimensions",
-                   current_function(L), (int)d, ndim);
+        luaL_error(L, "%s: dimension %I out of range for a tensor with %d dimensions",
+                   current_function(L), (lua_Integer)d, ndim);
     return d > 0 ? (int)d - 1 : (int)d + n;
 }
 
 static int64_t check_size(lua_State *L, int i)
 {
-    if (!lua_isinteger(L, i)) {
-        lua_Number v = lua_tonumber(L, i);
-        if (lua_type(L, i) != LUA_TNUMBER || v != (lua_Number)(lua_Integer)v)
-            luaL_error(L, "%s: sizes must be integers, got %s", current_function(L),
-                       lua_type(L, i) == LUA_TNUMBER ? lua_tostring(L, i) : luaL_typename(L, i));
-        return (int64_t)v;
-    }
-    return (int64_t)lua_tointeger(L, i);
+    if (lua_isinteger(L, i))
+        return (int64_t)lua_tointeger(L, i);
+    if (lua_type(L, i) != LUA_TNUMBER)
+        luaL_error(L, "%s: sizes must be integers, got %s", current_function(L),
+                   luaL_typename(L, i));
+    lua_Number v = lua_tonumber(L, i);
+    if (v != floor(v)) /* also NaN; a fraction */
+        luaL_error(L, "%s: sizes must be integers, got %s", current_function(L),
+                   lua_tostring(L, i));
+    lua_Integer k;
+    if (!lua_numbertointeger(v, &k)) /* integral but beyond int64: no UB cast */
+        luaL_error(L, v > 0 ? "%s: out of memory: size %s is too large"
+                            : "%s: size %s is out of range", current_function(L),
+                   lua_tostring(L, i));
+    return (int64_t)k;
 }
 
 int lb_check_shape(lua_State *L, int i, int64_t *shape)

@@ -12,6 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Name of the running C function as Lua called it ("zeros", "to"), for messages. */
+static const char *fn_name(lua_State *L)
+{
+    lua_Debug ar;
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+        return ar.name;
+    return "?";
+}
+
 /* ---- dtype names ---- */
 
 static enum dtype check_dtype_name(lua_State *L, const char *name)
@@ -22,7 +31,7 @@ static enum dtype check_dtype_name(lua_State *L, const char *name)
         return DT_INT64;
     if (!strcmp(name, "uint8") || !strcmp(name, "byte"))
         return DT_UINT8;
-    luaL_error(L, "unknown dtype '%s' (expected float32, int64 or uint8)", name);
+    luaL_error(L, "%s: unknown dtype '%s' (expected float32, int64 or uint8)", fn_name(L), name);
     return DT_FLOAT32;
 }
 
@@ -77,7 +86,8 @@ static void nested_fill(lua_State *L, int idx, int depth, int ndim, const int64_
 {
     if (depth == ndim) {
         if (lua_type(L, idx) != LUA_TNUMBER && !lua_isboolean(L, idx))
-            luaL_error(L, "tensor: ragged nested table (a table where a number was expected)");
+            luaL_error(L, "tensor: expected a number at depth %d, got %s%s", depth + 1,
+                       luaL_typename(L, idx), lua_istable(L, idx) ? " (ragged nested table)" : "");
         double v = lua_isboolean(L, idx) ? lua_toboolean(L, idx) : lua_tonumber(L, idx);
         switch (t->dtype) {
         case DT_FLOAT32: tensor_f32(t)[*pos] = (float)v; break;
@@ -199,7 +209,7 @@ static int l_eye(lua_State *L)
 {
     lua_Integer n = luaL_checkinteger(L, 1), m = luaL_optinteger(L, 2, n);
     if (n < 0 || m < 0)
-        return luaL_error(L, "eye: sizes must be non-negative, got %d and %d", (int)n, (int)m);
+        return luaL_error(L, "eye: sizes must be non-negative, got %I and %I", n, m);
     lb_push_tensor(L, op_eye(n, m));
     return 1;
 }
@@ -353,11 +363,21 @@ static int m_is_contiguous(lua_State *L)
 
 /* ---- views ---- */
 
+/* The target shape of view/reshape/expand at argument 2: integers or one table. */
+static int check_target_shape(lua_State *L, int64_t *shape)
+{
+    int ty = lua_type(L, 2);
+    if (ty != LUA_TNUMBER && ty != LUA_TTABLE)
+        luaL_error(L, "%s: expected sizes (integers or a table of them), got %s", fn_name(L),
+                   luaL_typename(L, 2));
+    return lb_check_shape(L, 2, shape);
+}
+
 static int m_view(lua_State *L)
 {
     struct tensor *t = lb_check_tensor(L, 1);
     int64_t shape[TENSOR_MAXDIM];
-    int n = lb_check_shape(L, 2, shape);
+    int n = check_target_shape(L, shape);
     lb_push_tensor(L, op_view(t, n, shape));
     return 1;
 }
@@ -366,7 +386,7 @@ static int m_reshape(lua_State *L)
 {
     struct tensor *t = lb_check_tensor(L, 1);
     int64_t shape[TENSOR_MAXDIM];
-    int n = lb_check_shape(L, 2, shape);
+    int n = check_target_shape(L, shape);
     lb_push_tensor(L, op_reshape(t, n, shape));
     return 1;
 }
@@ -413,6 +433,10 @@ static int m_narrow(lua_State *L)
     struct tensor *t = lb_check_tensor(L, 1);
     int d = lb_check_dim(L, 2, t->ndim);
     lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+    if (start == 0)
+        return luaL_error(L, "narrow: start 0 is invalid (indices are 1-based)");
+    if (len < 0)
+        return luaL_error(L, "narrow: length must be non-negative, got %I", len);
     if (start < 0 && t->ndim > 0)
         start += t->shape[d] + 1;
     lb_push_tensor(L, op_narrow(t, d, start - 1, len));
@@ -462,7 +486,7 @@ static int m_expand(lua_State *L)
 {
     struct tensor *t = lb_check_tensor(L, 1);
     int64_t shape[TENSOR_MAXDIM];
-    int n = lb_check_shape(L, 2, shape);
+    int n = check_target_shape(L, shape);
     lb_push_tensor(L, op_expand(t, n, shape));
     return 1;
 }
@@ -508,7 +532,7 @@ static int m_clone(lua_State *L)
 }
 
 /* list of tensors from a table argument */
-static struct tensor **check_tensor_list(lua_State *L, int i, int *n)
+static struct tensor **check_tensor_list(lua_State *L, int i, int *n, const char *op)
 {
     luaL_checktype(L, i, LUA_TTABLE);
     *n = (int)lua_rawlen(L, i);
@@ -517,7 +541,7 @@ static struct tensor **check_tensor_list(lua_State *L, int i, int *n)
         lua_rawgeti(L, i, k + 1);
         xs[k] = lb_to_tensor(L, -1);
         if (!xs[k])
-            luaL_error(L, "expected a tensor at position %d of the list, got %s", k + 1,
+            luaL_error(L, "%s: expected a tensor at position %d of the list, got %s", op, k + 1,
                        luaL_typename(L, -1));
         lua_pop(L, 1); /* still referenced by the table, which the caller keeps */
     }
@@ -528,8 +552,7 @@ static int join(lua_State *L, bool stack)
 {
     int n;
     lua_settop(L, 2); /* the list's scratch userdata goes above the optional dim */
-    lua_settop(L, 2); /* the list's scratch userdata goes above the optional dim */
-    struct tensor **xs = check_tensor_list(L, 1, &n);
+    struct tensor **xs = check_tensor_list(L, 1, &n, stack ? "stack" : "cat");
     if (n == 0)
         return luaL_error(L, "%s: expected a non-empty list of tensors", stack ? "stack" : "cat");
     int nd = xs[0]->ndim + (stack ? 1 : 0);
@@ -550,7 +573,7 @@ static int m_split(lua_State *L)
     if (t->ndim == 0)
         return luaL_error(L, "split: cannot split a 0-d tensor");
     if (size <= 0)
-        return luaL_error(L, "split: size must be positive, got %d", (int)size);
+        return luaL_error(L, "split: size must be positive, got %I", size);
     int64_t total = t->shape[d];
     lua_newtable(L);
     int k = 1;
@@ -571,7 +594,7 @@ static int m_chunk(lua_State *L)
     lua_Integer n = luaL_checkinteger(L, 2);
     int d = lua_isnoneornil(L, 3) ? 0 : lb_check_dim(L, 3, t->ndim);
     if (n <= 0)
-        return luaL_error(L, "chunk: number of chunks must be positive, got %d", (int)n);
+        return luaL_error(L, "chunk: number of chunks must be positive, got %I", n);
     if (t->ndim == 0)
         return luaL_error(L, "chunk: cannot chunk a 0-d tensor");
     int64_t size = (t->shape[d] + n - 1) / n;
@@ -724,8 +747,8 @@ static struct tensor *index_view(lua_State *L, struct tensor *t, int key)
             next = op_select(cur, d, lua_index(i));
             if (!next) { /* report the dimension in the caller's terms */
                 tensor_release(cur);
-                luaL_error(L, "index %d out of range for dimension %d of size %d", (int)i, k,
-                           (int)t->shape[k - 1]);
+                luaL_error(L, "index %I out of range for dimension %d of size %I", i, k,
+                           (lua_Integer)t->shape[k - 1]);
             }
         } else if (lua_istable(L, -1)) {
             int64_t size = cur->shape[d];
@@ -752,8 +775,8 @@ static struct tensor *index_view(lua_State *L, struct tensor *t, int key)
                 b += size + 1;
             if (m > 0 && (a < 1 || b > size || b < a - 1)) {
                 tensor_release(cur);
-                luaL_error(L, "range {%d, %d} out of range for dimension %d of size %d", (int)a,
-                           (int)b, k, (int)size);
+                luaL_error(L, "range {%I, %I} out of range for dimension %d of size %I", a, b, k,
+                           (lua_Integer)size);
             }
             next = op_narrow(cur, d, a - 1, b - a + 1);
             d++;
@@ -773,6 +796,9 @@ static int m_index(lua_State *L)
 {
     if (lua_type(L, 2) == LUA_TSTRING) {
         const char *k = lua_tostring(L, 2);
+        if (lua_getfield(L, lua_upvalueindex(1), k) != LUA_TNIL) /* methods */
+            return 1;
+        lua_pop(L, 1);
         struct tensor *t = lb_check_tensor(L, 1);
         if (!strcmp(k, "grad")) {
             if (t->grad)
@@ -785,7 +811,7 @@ static int m_index(lua_State *L)
             lua_pushboolean(L, t->requires_grad);
             return 1;
         }
-        lua_getfield(L, lua_upvalueindex(1), k); /* methods */
+        lua_pushnil(L);
         return 1;
     }
     struct tensor *t = lb_check_tensor(L, 1);
@@ -810,7 +836,9 @@ static int set_grad(lua_State *L, struct tensor *t)
         t->grad = NULL;
         return 0;
     }
-    struct tensor *g = lb_check_tensor(L, 3);
+    struct tensor *g = lb_to_tensor(L, 3);
+    if (!g)
+        return luaL_error(L, "grad: expected a tensor or nil, got %s", luaL_typename(L, 3));
     if (!tensor_same_shape(g, t) || g->dtype != DT_FLOAT32)
         return luaL_error(L, "grad: assigned gradient has shape %s %s, expected %s float32",
                           tshape(g), dtype_name(g->dtype), tshape(t));
@@ -851,6 +879,9 @@ static int m_newindex(lua_State *L)
     }
     if (lua_type(L, 2) != LUA_TNUMBER && !lua_istable(L, 2))
         return luaL_error(L, "cannot index a tensor with a %s", luaL_typename(L, 2));
+    if (lua_type(L, 3) != LUA_TNUMBER && !lb_to_tensor(L, 3))
+        return luaL_error(L, "assignment: expected a number or a tensor as the value, got %s",
+                          luaL_typename(L, 3));
     if (ag_check_inplace("assignment", t) < 0)
         return lb_fail(L);
     /* t needs no grad here (or grad mode is off), so the view records nothing */

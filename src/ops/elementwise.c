@@ -365,8 +365,8 @@ static void clamp_row(float lo, float hi, float *o, int64_t so, const float *in,
                       int64_t n)
 {
     bool has_lo = !isnan(lo), has_hi = !isnan(hi);
-    if (has_lo && has_hi)
-        UN_LOOP(x < lo ? lo : (x > hi ? hi : x));
+    if (has_lo && has_hi) /* max(x, lo) then min(., hi): with lo > hi everything is hi */
+        UN_LOOP((x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));
     else if (has_lo)
         UN_LOOP(x < lo ? lo : x);
     else
@@ -499,6 +499,10 @@ static int clamp_backward(struct ag_node *n, struct tensor *g, struct tensor **g
     if (!x)
         return -1;
     float lo = (float)n->farg[0], hi = (float)n->farg[1];
+    if (lo > hi) { /* no x has lo <= x <= hi */
+        gi[0] = tensor_zeros(DT_FLOAT32, x->ndim, x->shape);
+        return gi[0] ? 0 : -1;
+    }
     struct tensor *in = op_clamp(x, lo, hi);
     struct tensor *m = in ? op_compare(CMP_EQ, in, x) : NULL;
     struct tensor *mf = m ? op_to_dtype(m, DT_FLOAT32) : NULL;

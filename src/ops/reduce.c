@@ -415,7 +415,7 @@ struct tensor *op_std(struct tensor *x, int dim, double correction, bool keepdim
 }
 
 /* p-norm backward: g * sign(x) |x|^(p-1) / norm^(p-1); zero where the norm is zero. For
- * p = inf the gradient goes to the elements of largest magnitude. */
+ * p = inf the gradient goes to the elements of largest magnitude, split evenly between ties. */
 static int norm_backward(struct ag_node *n, struct tensor *g, struct tensor **gi)
 {
     struct tensor *x = ag_saved(n, 0), *out = ag_saved(n, 1);
@@ -443,6 +443,20 @@ static int norm_backward(struct ag_node *n, struct tensor *g, struct tensor **gi
             else
                 r = s * pow(fabs(v), p - 1) / pow(nv, p - 1);
             ds[i] = (float)(gs[i] * r);
+        }
+        if (isinf(p)) { /* ties for the largest magnitude share the gradient, as PyTorch */
+            struct rshape rs;
+            rshape_init("norm", x, (int)n->iarg[0], false, &rs);
+            for (int64_t o = 0; o < rs.outer; o++)
+                for (int64_t in = 0; in < rs.inner; in++) {
+                    int64_t base = o * rs.R * rs.inner + in, ties = 0;
+                    for (int64_t r = 0; r < rs.R; r++) {
+                        int64_t at = base + r * rs.inner;
+                        ties += ns[at] != 0 && fabsf(xs[at]) == ns[at];
+                    }
+                    for (int64_t r = 0; r < rs.R && ties > 1; r++)
+                        ds[base + r * rs.inner] /= (float)ties;
+                }
         }
     }
     tensor_release(ne);

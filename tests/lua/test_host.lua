@@ -302,7 +302,7 @@ function T.repl_ctrl_c()
   need_tool("script")
   need_tool("timeout")
   local home = tmpdir()
-  local cmd = ([[(sleep 1; printf 'abc'; sleep 0.5; printf '\003'; sleep 0.5; printf 'while true do end\n';
+  local cmd = ([[(sleep 2; printf 'abc'; sleep 0.5; printf '\003'; sleep 0.5; printf 'while true do end\n';
     sleep 2; printf '\003'; sleep 1; printf '=6*7\n\004') |
     HOME=%s TERM=dumb timeout 60 script -qec %s /dev/null]]):format(q(home), q(q(host)))
   local out, _, code = sh(cmd)
