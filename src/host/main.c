@@ -275,22 +275,6 @@ static void setup_os_exit(lua_State *L)
     lua_pop(L, 1);
 }
 
-static void setup_threads(void)
-{
-    const char *s = getenv("LOUPE_THREADS");
-    if (!s || !*s)
-        return;
-    char *end;
-    errno = 0;
-    long n = strtol(s, &end, 10);
-    if (errno || *end != '\0' || n < 1 || n > 4096) {
-        fprintf(stderr, "%s: ignoring LOUPE_THREADS=%s (expected a positive integer)\n",
-                HOST_NAME, s);
-        return;
-    }
-    core_set_threads((int)n);
-}
-
 /* The REPL's convenience: the module as the global `loupe` (a warning if it fails). */
 static void load_module_global(lua_State *L)
 {
@@ -359,7 +343,6 @@ static int pmain(lua_State *L)
     setup_os_exit(L);
     create_arg_table(L, argc, argv, o.script);
     lua_gc(L, LUA_GCRESTART);
-    setup_threads();
 
     a->exit_code = EXIT_FAILURE;
     int n_opts = o.script > 0 ? o.script : argc;

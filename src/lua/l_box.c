@@ -148,7 +148,7 @@ static int64_t check_size(lua_State *L, int i)
     if (v != floor(v)) /* also NaN; a fraction */
         luaL_error(L, "%s: sizes must be integers, got %s", current_function(L),
                    lua_tostring(L, i));
-    lua_Integer k;
+    lua_Integer k = 0;
     if (!lua_numbertointeger(v, &k)) /* integral but beyond int64: no UB cast */
         luaL_error(L, v > 0 ? "%s: out of memory: size %s is too large"
                             : "%s: size %s is out of range", current_function(L),

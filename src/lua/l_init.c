@@ -6,6 +6,7 @@
 #include "loupe/core.h"
 #include "loupe/rng.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static int l_manual_seed(lua_State *L)
@@ -107,8 +108,15 @@ int luaopen_loupe(lua_State *L)
     const char *seed = getenv("LOUPE_SEED");
     rng_seed(seed ? strtoull(seed, NULL, 10) : 0);
     const char *threads = getenv("LOUPE_THREADS");
-    if (threads && atoi(threads) > 0)
-        core_set_threads(atoi(threads));
+    if (threads && *threads) {
+        char *end;
+        long n = strtol(threads, &end, 10);
+        if (*end == '\0' && n >= 1 && n <= 4096)
+            core_set_threads((int)n);
+        else
+            fprintf(stderr, "loupe: ignoring LOUPE_THREADS=%s (expected a positive integer)\n",
+                    threads);
+    }
 
     lua_newtable(L);
     lua_pushcfunction(L, lazy_submodule);

@@ -186,7 +186,13 @@ static int m_fill_(lua_State *L)
     return inplace_done(L, op_fill_(lb_check_tensor(L, 1), luaL_checknumber(L, 2)));
 }
 
-static int m_zero_(lua_State *L) { return inplace_done(L, op_fill_(lb_check_tensor(L, 1), 0)); }
+static int m_zero_(lua_State *L)
+{
+    struct tensor *t = lb_check_tensor(L, 1);
+    if (ag_check_inplace("zero_", t) < 0) /* named as called, not as fill_ */
+        return lb_fail(L);
+    return inplace_done(L, op_fill_(t, 0));
+}
 
 static int m_clamp_(lua_State *L)
 {
@@ -305,8 +311,9 @@ static int m_matmul(lua_State *L)
 static int m_dot(lua_State *L)
 {
     struct tensor *a = lb_check_tensor(L, 1), *b = lb_check_tensor(L, 2);
-    if (a->ndim != 1 || b->ndim != 1)
-        return luaL_error(L, "dot: expected 1-D tensors, got %s and %s", tshape(a), tshape(b));
+    if (a->ndim != 1 || b->ndim != 1 || a->shape[0] != b->shape[0])
+        return luaL_error(L, "dot: expected 1-D tensors of the same size, got %s and %s",
+                          tshape(a), tshape(b));
     lb_push_tensor(L, op_matmul(a, b));
     return 1;
 }

@@ -728,7 +728,11 @@ static struct tensor *index_view(lua_State *L, struct tensor *t, int key)
     if (lua_type(L, key) == LUA_TNUMBER) {
         if (t->ndim == 0)
             luaL_error(L, "cannot index a 0-d tensor (use item())");
-        return select_checked(L, t, 0, luaL_checkinteger(L, key));
+        int isint;
+        lua_Integer i = lua_tointegerx(L, key, &isint);
+        if (!isint)
+            luaL_error(L, "index %s is not an integer", lua_tostring(L, key));
+        return select_checked(L, t, 0, i);
     }
     int n = (int)lua_rawlen(L, key);
     if (n > t->ndim)
@@ -739,7 +743,12 @@ static struct tensor *index_view(lua_State *L, struct tensor *t, int key)
         lua_rawgeti(L, key, k);
         struct tensor *next = NULL;
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            lua_Integer i = lua_tointeger(L, -1);
+            int isint;
+            lua_Integer i = lua_tointegerx(L, -1, &isint);
+            if (!isint) {
+                tensor_release(cur);
+                luaL_error(L, "index %s is not an integer", lua_tostring(L, -1));
+            }
             if (i == 0) {
                 tensor_release(cur);
                 luaL_error(L, "index 0 is invalid (indices are 1-based)");

@@ -733,7 +733,9 @@ int op_add_scaled_(struct tensor *a, struct tensor *b, float alpha)
 
 int op_unary_(enum unop op, struct tensor *x)
 {
-    if (ag_check_inplace(unop_name[op], x) < 0 || require_f32(unop_name[op], x) < 0)
+    char name[16];
+    snprintf(name, sizeof name, "%s_", unop_name[op]);
+    if (ag_check_inplace(name, x) < 0 || require_f32(name, x) < 0)
         return -1;
     unary_apply(op, NAN, NAN, x, x);
     tensor_bump_version(x);

@@ -231,6 +231,10 @@ struct tensor *op_matmul(struct tensor *a, struct tensor *b)
         tensor_release(p);
         return s;
     }
+    if (a->shape[a->ndim - 1] != b->shape[b->ndim == 1 ? 0 : b->ndim - 2]) {
+        err_set("matmul: shapes %s and %s do not match", tshape(a), tshape(b));
+        return NULL;
+    }
     if (a->ndim == 1) { /* [k] @ [..., k, n] */
         struct tensor *a2 = op_unsqueeze(a, 0);
         struct tensor *r = a2 ? op_matmul(a2, b) : NULL;

@@ -74,9 +74,12 @@ local function repl(input, home)
   need_tool("timeout")
   local inp = os.tmpname()
   writefile(inp, input)
+  local own_home = not home
+  home = home or tmpdir()
   local out, err, code = sh(("HOME=%s TERM=dumb timeout 60 script -qec %s /dev/null <%s")
-    :format(q(home or tmpdir()), q(q(host)), q(inp)))
+    :format(q(home), q(q(host)), q(inp)))
   os.remove(inp)
+  if own_home then os.execute("rm -rf " .. q(home)) end
   out = out:gsub("\r", ""):gsub("\27%[%?2004[hl]", "")
   return out, err, code
 end
