@@ -42,7 +42,7 @@ const char *err_msg(void) { return err_buf; }
 
 struct block_prefix {
     size_t capacity; /* usable bytes after the prefix */
-    size_t pad;
+    size_t pad;      /* small blocks: bytes from malloc's pointer to the 64-byte aligned block */
 };
 
 static atomic_size_t mem_live, mem_since_mark;
@@ -181,11 +181,15 @@ void *core_alloc(size_t nbytes, const char *what)
         return NULL;
     }
     void *p;
-    if (nbytes < LARGE) {
-        struct block_prefix *b = malloc(sizeof *b + (nbytes ? nbytes : 1));
-        p = b ? b + 1 : NULL;
-        if (b)
-            b->capacity = nbytes;
+    if (nbytes < LARGE) { /* malloc, aligned up by hand; pad finds malloc's pointer again */
+        char *raw = malloc(sizeof(struct block_prefix) + ALIGN - 1 + (nbytes ? nbytes : 1));
+        p = raw ? (void *)(((uintptr_t)raw + sizeof(struct block_prefix) + ALIGN - 1) &
+                           ~(uintptr_t)(ALIGN - 1))
+                : NULL;
+        if (p) {
+            prefix_of(p)->capacity = nbytes;
+            prefix_of(p)->pad = (size_t)((char *)p - raw);
+        }
     } else if (!(p = cache_take(nbytes))) {
         size_t rounded = (nbytes + ALIGN - 1) / ALIGN * ALIGN;
         char *base = large_alloc(rounded);
@@ -221,7 +225,7 @@ void core_free(void *p, size_t nbytes)
         return;
     atomic_fetch_sub(&mem_live, nbytes);
     if (nbytes < LARGE)
-        free(prefix_of(p));
+        free((char *)p - prefix_of(p)->pad);
     else
         cache_put(p);
 }

@@ -112,9 +112,10 @@ int rng_fill_randint(struct tensor *t, int64_t lo, int64_t hi)
     if (hi <= lo)
         return err_set("randint: empty range [%lld, %lld)", (long long)lo, (long long)hi);
     int64_t n = tensor_numel(t);
-    uint64_t c0 = rng_take((uint64_t)n), key = seed_key, span = (uint64_t)(hi - lo);
+    /* unsigned arithmetic: hi - lo may exceed INT64_MAX (randint(-2^63, 2)) */
+    uint64_t c0 = rng_take((uint64_t)n), key = seed_key, span = (uint64_t)hi - (uint64_t)lo;
     for (int64_t i = 0; i < n; i++) {
-        int64_t v = lo + (int64_t)below(word_at(key, c0 + (uint64_t)i), span);
+        int64_t v = (int64_t)((uint64_t)lo + below(word_at(key, c0 + (uint64_t)i), span));
         if (t->dtype == DT_INT64)
             tensor_i64(t)[i] = v;
         else

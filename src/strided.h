@@ -54,6 +54,11 @@ static inline void plan_init(struct plan *p, int ndim, const int64_t *shape, int
     p->rows = 1;
     for (int d = 0; d < p->ndim - 1; d++)
         p->rows *= p->shape[d];
+    if (p->inner == 0) /* empty: no rows either, so [2^40,0] is not 2^40 empty rows */
+        p->rows = 0;
+    for (int d = 0; d < p->ndim - 1; d++)
+        if (p->shape[d] == 0) /* [0,2^40]: no rows, and no 2^40-long loop over nothing */
+            p->rows = p->inner = 0;
 }
 
 /* Offsets (elements, relative to each operand's first element) of the start of row r. */

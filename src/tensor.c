@@ -121,20 +121,23 @@ struct tensor *tensor_new(enum dtype dt, int ndim, const int64_t *shape)
         err_set("tensor: %d dimensions requested, at most %d supported", ndim, TENSOR_MAXDIM);
         return NULL;
     }
-    /* numel with overflow check: sizes are user input */
-    uint64_t numel = 1;
+    /* numel with overflow check: sizes are user input. The product of the non-zero sizes is
+     * checked too, since the strides of an empty [0,2^62,2^62] would overflow. */
+    uint64_t numel = 1, nonzero = 1;
     for (int d = 0; d < ndim; d++) {
         if (shape[d] < 0) {
             err_set("tensor: negative size %lld in shape %s", (long long)shape[d],
                     shape_fmt(ndim, shape));
             return NULL;
         }
-        if (shape[d] && numel > (UINT64_MAX / 16) / (uint64_t)shape[d]) {
+        if (shape[d] && nonzero > (UINT64_MAX / 16) / (uint64_t)shape[d]) {
             err_set("out of memory allocating tensor %s %s: size overflows",
                     shape_fmt(ndim, shape), dtype_name(dt));
             return NULL;
         }
         numel *= (uint64_t)shape[d];
+        if (shape[d])
+            nonzero *= (uint64_t)shape[d];
     }
     struct tensor *t = header_new();
     if (!t)

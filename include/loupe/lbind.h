@@ -30,6 +30,13 @@ void lb_push_tensor(lua_State *L, struct tensor *t);
 /* A tensor from argument i: a tensor (new reference) or a Lua number (0-d float32). */
 struct tensor *lb_tensor_or_number(lua_State *L, int i);
 
+/* Name of the running C function for error messages: its loupe name (recorded by
+ * lb_register_names), else the name of the call site, else "?". */
+const char *lb_function_name(lua_State *L);
+/* Records name -> C function pairs of the table at t (loupe, its methods, the metatable with
+ * "__" stripped) for lb_function_name. */
+void lb_register_names(lua_State *L, int t);
+
 /* Reads a 1-based Lua dim (negative counts from the end) and returns the 0-based one. */
 int lb_check_dim(lua_State *L, int i, int ndim);
 /* A shape given as varargs of integers starting at i, or as one table at i. Returns ndim. */
@@ -46,6 +53,11 @@ void lb_open_tensor(lua_State *L);   /* l_tensor.c: metatable, creation, views *
 void lb_open_math(lua_State *L);     /* l_math.c: arithmetic, reductions, linear algebra */
 void lb_open_autograd(lua_State *L); /* l_autograd.c */
 void lb_open_io(lua_State *L);       /* l_io.c: safetensors save/load */
+void lb_open_loss(lua_State *L);     /* l_loss.c: loupe.functional losses, loupe._optim steps */
+void lb_open_image(lua_State *L);    /* l_image.c: loupe.image.load/save (PNG, JPEG) */
+void lb_open_transforms(lua_State *L); /* l_transforms.c: loupe.interpolate (resize) */
+void lb_open_time(lua_State *L);     /* l_time.c: loupe.clock (monotonic wall clock) */
+void lb_open_nn(lua_State *L);       /* l_nn.c: loupe.functional layers (conv, pooling, ...) */
 
 /* Adds methods to the tensor method table (used by every lb_open_*). */
 void lb_add_methods(lua_State *L, const luaL_Reg *fns);

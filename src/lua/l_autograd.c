@@ -5,6 +5,8 @@
 #include "loupe/core.h"
 #include "loupe/ops.h"
 
+#include <stdlib.h>
+
 static int m_requires_grad_(lua_State *L)
 {
     struct tensor *t = lb_check_tensor(L, 1);
@@ -30,11 +32,23 @@ static int m_backward(lua_State *L)
         return luaL_error(L, "backward: expected a gradient tensor or an options table, got %s",
                           luaL_typename(L, 2));
     bool retain = lb_opt_boolean(L, opts, "retain_graph", 0);
-    /* Without retain_graph the nodes drop their saved tensors (the bulk of the graph's memory)
-     * but stay attached, as in PyTorch: a second backward then reports "trying to backward
-     * through the graph a second time" rather than "does not require grad". */
     if (ag_backward(t, g, retain) < 0)
         return lb_fail(L);
+    if (!retain && t->grad_fn) {
+        /* The graph is spent: let its memory go now (a loop that keeps every loss would
+         * otherwise keep every graph), leaving a released stub with the same name, so that
+         * grad_fn() still answers and a second backward reports "trying to backward through
+         * the graph a second time" rather than "does not require grad". */
+        struct ag_node *stub = calloc(1, sizeof *stub);
+        if (stub) {
+            stub->refcount = 1;
+            stub->name = t->grad_fn->name;
+            stub->released = true;
+        }
+        ag_node_release(t->grad_fn);
+        t->grad_fn = stub;
+        t->requires_grad = stub != NULL;
+    }
     return 0;
 }
 

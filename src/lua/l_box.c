@@ -39,13 +39,58 @@ static struct tensor **to_box(lua_State *L, int i)
     return ours ? box : NULL;
 }
 
-static const char *current_function(lua_State *L)
+static char names_key; /* registry key of the table C function -> its loupe name */
+
+void lb_register_names(lua_State *L, int t)
+{
+    t = lua_absindex(L, t);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &names_key);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)) {
+            const char *k = lua_tostring(L, -2);
+            bool meta = k[0] == '_' && k[1] == '_';
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, -4) == LUA_TNIL || !meta) { /* "add" wins over "__add" */
+                lua_pushvalue(L, -2);
+                lua_pushstring(L, meta ? k + 2 : k);
+                lua_rawset(L, -6);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* The loupe name of the running C function ("sum" also when called as `local f = x.sum;
+ * f(x, 0)`), else the name Lua gives the call, else "?". */
+const char *lb_function_name(lua_State *L)
 {
     lua_Debug ar;
-    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
-        return ar.name;
-    return "?";
+    if (!lua_getstack(L, 0, &ar))
+        return "?";
+    const char *name = NULL;
+    if (lua_getinfo(L, "f", &ar)) {
+        if (lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key) == LUA_TTABLE) {
+            lua_pushvalue(L, -2);
+            if (lua_rawget(L, -2) == LUA_TSTRING)
+                name = lua_tostring(L, -1); /* kept alive by the registry table */
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
+    }
+    if (!name && lua_getinfo(L, "n", &ar))
+        name = ar.name;
+    return name ? name : "?";
 }
+
+static const char *current_function(lua_State *L) { return lb_function_name(L); }
 
 struct tensor *lb_to_tensor(lua_State *L, int i)
 {

@@ -104,6 +104,11 @@ int luaopen_loupe(lua_State *L)
     lb_open_math(L);
     lb_open_autograd(L);
     lb_open_io(L);
+    lb_open_loss(L);
+    lb_open_image(L);
+    lb_open_transforms(L);
+    lb_open_time(L);
+    lb_open_nn(L);
 
     const char *seed = getenv("LOUPE_SEED");
     rng_seed(seed ? strtoull(seed, NULL, 10) : 0);
@@ -117,6 +122,15 @@ int luaopen_loupe(lua_State *L)
             fprintf(stderr, "loupe: ignoring LOUPE_THREADS=%s (expected a positive integer)\n",
                     threads);
     }
+
+    /* names for error messages: metamethods first, so "add" replaces "__add" */
+    lua_getfield(L, LUA_REGISTRYINDEX, LB_TENSOR_MT);
+    lb_register_names(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "Tensor");
+    lb_register_names(L, -1);
+    lua_pop(L, 1);
+    lb_register_names(L, -1);
 
     lua_newtable(L);
     lua_pushcfunction(L, lazy_submodule);

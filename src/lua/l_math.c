@@ -34,8 +34,8 @@ static int m_add(lua_State *L)
 {
     if (!lua_isnoneornil(L, 3)) { /* add(other, alpha) = self + alpha * other */
         struct tensor *a = lb_check_tensor(L, 1);
+        float alpha = (float)luaL_checknumber(L, 3); /* before b holds a reference */
         struct tensor *b = lb_tensor_or_number(L, 2);
-        float alpha = (float)luaL_checknumber(L, 3);
         struct tensor *sb = op_binary_scalar(BIN_MUL, b, alpha);
         tensor_release(b);
         struct tensor *r = sb ? op_add(a, sb) : NULL;
@@ -53,11 +53,6 @@ static int m_pow(lua_State *L) { return binary(L, BIN_POW); }
 static int m_maximum(lua_State *L) { return binary(L, BIN_MAXIMUM); }
 static int m_minimum(lua_State *L) { return binary(L, BIN_MINIMUM); }
 
-static int m_unm(lua_State *L)
-{
-    lb_push_tensor(L, op_unary(UN_NEG, lb_check_tensor(L, 1)));
-    return 1;
-}
 
 /* ---- unary ---- */
 
@@ -117,6 +112,11 @@ static int m_ge(lua_State *L) { return compare(L, CMP_GE); }
 static int l_where(lua_State *L)
 {
     struct tensor *c = lb_check_tensor(L, 1);
+    /* check both before taking references: an error raised after a would leak it */
+    for (int i = 2; i <= 3; i++)
+        if (!lb_to_tensor(L, i) && lua_type(L, i) != LUA_TNUMBER)
+            return luaL_error(L, "where: expected a tensor or number for argument %d, got %s",
+                              i, luaL_typename(L, i));
     struct tensor *a = lb_tensor_or_number(L, 2), *b = lb_tensor_or_number(L, 3);
     struct tensor *r = op_where(c, a, b);
     tensor_release(a);
@@ -163,8 +163,9 @@ static int m_add_(lua_State *L)
 {
     if (!lua_isnoneornil(L, 3)) {
         struct tensor *a = lb_check_tensor(L, 1);
+        float alpha = (float)luaL_checknumber(L, 3); /* before b holds a reference */
         struct tensor *b = lb_tensor_or_number(L, 2);
-        int rc = op_add_scaled_(a, b, (float)luaL_checknumber(L, 3));
+        int rc = op_add_scaled_(a, b, alpha);
         tensor_release(b);
         return inplace_done(L, rc);
     }
@@ -406,7 +407,7 @@ void lb_open_math(lua_State *L)
     /* arithmetic metamethods */
     lua_getfield(L, LUA_REGISTRYINDEX, LB_TENSOR_MT);
     static const luaL_Reg meta[] = {{"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul},
-                                    {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_unm},
+                                    {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_neg},
                                     {NULL, NULL}};
     luaL_setfuncs(L, meta, 0);
     lua_pop(L, 1);

@@ -12,14 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Name of the running C function as Lua called it ("zeros", "to"), for messages. */
-static const char *fn_name(lua_State *L)
-{
-    lua_Debug ar;
-    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
-        return ar.name;
-    return "?";
-}
+static const char *fn_name(lua_State *L) { return lb_function_name(L); }
+
+/* Most Lua values that totable creates, and most pieces (boxed views, ~250 bytes each) that
+ * split and chunk create: an empty [2^40,0] tensor would otherwise ask for 2^40 of them, and
+ * the process would be killed for memory rather than raise an error. */
+#define MAX_LUA_VALUES ((int64_t)1 << 27)
+#define MAX_PIECES ((int64_t)1 << 22)
 
 /* ---- dtype names ---- */
 
@@ -575,8 +574,11 @@ static int m_split(lua_State *L)
     if (size <= 0)
         return luaL_error(L, "split: size must be positive, got %I", size);
     int64_t total = t->shape[d];
+    if (total / size > MAX_PIECES)
+        return luaL_error(L, "%s: %I pieces requested, at most %I supported", fn_name(L),
+                          (lua_Integer)(total / size), (lua_Integer)MAX_PIECES);
     lua_newtable(L);
-    int k = 1;
+    lua_Integer k = 1;
     for (int64_t s = 0; s < total || (total == 0 && k == 1); s += size, k++) {
         int64_t len = total - s < size ? total - s : size;
         lb_push_tensor(L, op_narrow(t, d, s, len));
@@ -597,7 +599,7 @@ static int m_chunk(lua_State *L)
         return luaL_error(L, "chunk: number of chunks must be positive, got %I", n);
     if (t->ndim == 0)
         return luaL_error(L, "chunk: cannot chunk a 0-d tensor");
-    int64_t size = (t->shape[d] + n - 1) / n;
+    int64_t size = t->shape[d] / n + (t->shape[d] % n != 0); /* ceil, without overflow */
     lua_settop(L, 1);
     lua_pushinteger(L, size > 0 ? size : 1);
     lua_pushinteger(L, d + 1);
@@ -692,6 +694,15 @@ static void push_nested(lua_State *L, const struct tensor *t, int depth, int64_t
 static int m_totable(lua_State *L)
 {
     struct tensor *t = lb_check_tensor(L, 1);
+    int64_t values = 0, level = 1; /* tables at each depth, then the numbers */
+    for (int d = 0; d <= t->ndim && values <= MAX_LUA_VALUES; d++) {
+        values += level;
+        if (d < t->ndim && __builtin_mul_overflow(level, t->shape[d], &level))
+            values = MAX_LUA_VALUES + 1;
+    }
+    if (values > MAX_LUA_VALUES)
+        return luaL_error(L, "totable: a tensor of shape %s needs more than %I Lua values",
+                          tshape(t), (lua_Integer)MAX_LUA_VALUES);
     int64_t pos = 0;
     push_nested(L, t, 0, &pos);
     return 1;

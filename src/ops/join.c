@@ -118,6 +118,18 @@ static int check_index(const char *op, const struct tensor *idx)
     return 0;
 }
 
+/* Element i (row-major) of an int64 tensor, exactly: tensor_get_flat goes through a double,
+ * and casting 2^63 back is undefined. */
+static int64_t get_i64(const struct tensor *t, int64_t i)
+{
+    int64_t off = 0;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        off += (i % t->shape[d]) * t->stride[d];
+        i /= t->shape[d];
+    }
+    return tensor_i64(t)[off];
+}
+
 /* idx_out[i] = idx[i] - base, checked against size. */
 static int64_t *read_indices(const char *op, const struct tensor *idx, int64_t base,
                              int64_t size, int dim)
@@ -129,8 +141,8 @@ static int64_t *read_indices(const char *op, const struct tensor *idx, int64_t b
         return NULL;
     }
     for (int64_t i = 0; i < n; i++) {
-        int64_t v = (int64_t)tensor_get_flat(idx, i);
-        if (v - base < 0 || v - base >= size) {
+        int64_t v = get_i64(idx, i);
+        if (v < base || v - base >= size) { /* v < base first: v - base may overflow */
             err_set("%s: index %lld out of range for dimension %d of size %lld", op,
                     (long long)v, dim + 1, (long long)size);
             free(out);
@@ -239,11 +251,11 @@ static int gather_offsets(const char *op, const struct tensor *x_shape_src, int 
             if (d != dim)
                 off += k * xst[d];
         }
-        int64_t v = (int64_t)tensor_get_flat(idx, i) - base;
-        if (v < 0 || v >= size)
+        int64_t v = get_i64(idx, i);
+        if (v < base || v - base >= size)
             return err_set("%s: index %lld out of range for dimension %d of size %lld", op,
-                           (long long)(v + base), dim + 1, (long long)size);
-        offs[i] = off + v * xst[dim];
+                           (long long)v, dim + 1, (long long)size);
+        offs[i] = off + (v - base) * xst[dim];
     }
     return 0;
 }

@@ -14,6 +14,9 @@ static int infer_shape(const char *op, const struct tensor *x, int ndim, const i
 {
     int64_t known = 1, numel = tensor_numel(x);
     int infer = -1;
+    /* sizes are user input: the product of the non-zero ones must fit (strides are products
+     * of sizes too, also in an empty tensor) */
+    bool overflow = false, zero = false;
     if (ndim > TENSOR_MAXDIM)
         return err_set("%s: %d dimensions requested, at most %d supported", op, ndim,
                        TENSOR_MAXDIM);
@@ -27,10 +30,17 @@ static int infer_shape(const char *op, const struct tensor *x, int ndim, const i
         } else if (in[d] < 0) {
             return err_set("%s: invalid size %lld in shape %s", op, (long long)in[d],
                            shape_fmt(ndim, in));
+        } else if (in[d] == 0) {
+            zero = true;
         } else {
-            known *= in[d];
+            overflow |= __builtin_mul_overflow(known, in[d], &known);
         }
     }
+    if (overflow)
+        return err_set("%s: shape %s is invalid for %lld elements", op, shape_fmt(ndim, in),
+                       (long long)numel);
+    if (zero)
+        known = 0;
     if (infer >= 0) {
         if (known == 0 || numel % known != 0)
             return err_set("%s: shape %s is invalid for %lld elements", op, shape_fmt(ndim, in),
@@ -218,8 +228,13 @@ struct tensor *op_narrow(struct tensor *x, int dim, int64_t start, int64_t lengt
     }
     int64_t size = x->shape[dim];
     if (start < 0 || length < 0 || start > size || length > size - start) {
-        err_set("narrow: range %lld..%lld out of range for dimension %d of size %lld",
-                (long long)start + 1, (long long)(start + length), dim + 1, (long long)size);
+        int64_t end;
+        if (__builtin_add_overflow(start, length, &end))
+            err_set("narrow: start %lld with length %lld out of range for dimension %d of size "
+                    "%lld", (long long)start + 1, (long long)length, dim + 1, (long long)size);
+        else
+            err_set("narrow: range %lld..%lld out of range for dimension %d of size %lld",
+                    (long long)start + 1, (long long)end, dim + 1, (long long)size);
         return NULL;
     }
     int64_t s[TENSOR_MAXDIM];
@@ -308,7 +323,7 @@ struct tensor *op_expand(struct tensor *x, int ndim, const int64_t *shape)
         err_set("expand: cannot expand shape %s to %s", tshape(x), shape_fmt(ndim, shape));
         return NULL;
     }
-    int64_t s[TENSOR_MAXDIM], st[TENSOR_MAXDIM];
+    int64_t s[TENSOR_MAXDIM], st[TENSOR_MAXDIM], numel = 1;
     int lead = ndim - x->ndim;
     for (int d = 0; d < ndim; d++) {
         int64_t have = d < lead ? 1 : x->shape[d - lead];
@@ -319,6 +334,11 @@ struct tensor *op_expand(struct tensor *x, int ndim, const int64_t *shape)
         }
         s[d] = want;
         st[d] = (d < lead || have != want) ? 0 : x->stride[d - lead];
+        if (want && __builtin_mul_overflow(numel, want, &numel)) { /* sizes must fit int64 */
+            err_set("expand: out of memory: shape %s has too many elements",
+                    shape_fmt(ndim, shape));
+            return NULL;
+        }
     }
     struct tensor *out = tensor_alias(x, ndim, s, st, x->offset);
     return record_view(out, x, "ExpandBackward", expand_backward);

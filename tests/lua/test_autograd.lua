@@ -119,7 +119,12 @@ function tests.graph_is_freed_after_backward()
   local x = loupe.tensor{1, 2, 3}:requires_grad_()
   local y = (x * x):sum()
   y:backward()
-  raises(function() y:backward() end, "trying to backward through the graph a second time")
+  eq(y:grad_fn(), "SumBackward", "the spent result still names its node")
+  eq(y.requires_grad, true)
+  raises(function() y:backward() end,
+         "SumBackward: trying to backward through the graph a second time (pass retain_graph=true the first time)")
+  -- building on a spent result and going back through it is refused the same way
+  raises(function() (y * 2):backward() end, "SumBackward: trying to backward through the graph a second time")
   -- a part of the spent graph cannot be reused either
   local z = x * x
   z:sum():backward()
@@ -154,6 +159,16 @@ function tests.inplace_change_of_a_saved_tensor_is_an_error()
   local e = a:exp()                     -- saves its output
   e:detach():mul_(2)
   raises(function() e:sum():backward() end, "ExpBackward: a tensor needed for the gradient")
+  -- the same through index and masked assignment on a detached alias
+  local b = loupe.tensor{1, 2}:requires_grad_()
+  local c = b * b
+  b:detach()[1] = 5
+  raises(function() c:sum():backward() end, "MulBackward: a tensor needed for the gradient")
+  local d = loupe.tensor{1, 2}:requires_grad_()
+  local e2 = d:sigmoid()
+  local alias = e2:detach()
+  alias[alias:gt(0)] = 0
+  raises(function() e2:sum():backward() end, "SigmoidBackward: a tensor needed for the gradient")
   -- an in-place change to a tensor the graph does not need is fine
   local p = loupe.tensor{1, 2}:requires_grad_()
   local q = p + 1                       -- AddBackward saves nothing

@@ -183,11 +183,61 @@ case("index_range", function() return {N(3, 4)} end, function(x) return x[{{}, {
 case("index_tensor", function() return {N(4, 3), idx({3, 1, 3})} end, function(x, i) return x[i] end)
 case("index_mask", function() return {N(3, 4), mask(3, 4)} end, function(x, m) return x[m] end)
 
+-- resize (loupe.interpolate): antialiased down (wide filter, both axes), plain bilinear
+-- down/up on a 4-D batch; the backward is the transpose of the same weights
+case("resize_aa", function() return {N(2, 9, 11)} end,
+     function(x) return loupe.interpolate(x, {4, 5}, {antialias = true}) end)
+case("resize_plain_4d", function() return {N(2, 1, 5, 6)} end,
+     function(x) return loupe.interpolate(x, {7, 4}) end)
+
 -- compositions: a small classifier step, and one input reaching the output by several paths
 case("mlp_log_softmax", function() return {N(5, 4), N(4, 3), N(3)} end,
      function(x, w, b) return (x:matmul(w) + b):relu():log_softmax(2) end)
 case("shared_input", function() return {N(3, 4)} end,
      function(x) return x:exp() * x:t():t() + x:sum(2, true) end)
+
+-- layers (loupe.functional); dropout reseeds so every call draws the same mask
+local Fn = loupe.functional
+case("linear", function() return {N(3, 4), N(2, 4), N(2)} end, function(x, w, b) return Fn.linear(x, w, b) end)
+case("linear_3d_nobias", function() return {N(2, 3, 4), N(2, 4)} end, function(x, w) return Fn.linear(x, w) end)
+case("bilinear", function() return {N(3, 4), N(6, 4), N(6)} end, function(x, w, b) return Fn.bilinear(x, w, b) end)
+case("conv2d", function() return {N(2, 2, 5, 5), N(3, 2, 3, 3), N(3)} end,
+     function(x, w, b) return Fn.conv2d(x, w, b, {stride = 2, padding = 1}) end)
+case("conv2d_groups_dilation", function() return {N(1, 4, 5, 5), N(4, 2, 2, 2)} end,
+     function(x, w) return Fn.conv2d(x, w, {groups = 2, dilation = 2, padding = {1, 0}}) end)
+case("batch_norm_train", function() return {N(3, 2, 2, 2), N(2), N(2)} end,
+     function(x, w, b) return Fn.batch_norm(x, nil, nil, w, b, {training = true}) end)
+case("batch_norm_eval", function() return {N(3, 2, 2), const(loupe.randn(2)), const(loupe.rand(2) + 0.5), N(2), N(2)} end,
+     function(x, rm, rv, w, b) return Fn.batch_norm(x, rm, rv, w, b) end)
+case("max_pool2d", function() return {D(1, 2, 5, 5)} end,
+     function(x) return Fn.max_pool2d(x, 3, {stride = 2, padding = 1, ceil_mode = true}) end)
+case("avg_pool2d", function() return {N(1, 2, 5, 5)} end,
+     function(x) return Fn.avg_pool2d(x, 3, {stride = 2, padding = 1, count_include_pad = false}) end)
+case("adaptive_avg_pool2d", function() return {N(1, 2, 5, 5)} end,
+     function(x) return Fn.adaptive_avg_pool2d(x, {2, 3}) end)
+case("adaptive_max_pool2d", function() return {D(1, 2, 5, 5)} end,
+     function(x) return Fn.adaptive_max_pool2d(x, 2) end)
+case("dropout", function() return {N(4, 5)} end,
+     function(x) loupe.manual_seed(7); return Fn.dropout(x, 0.4) end)
+
+-- losses (loupe.functional): targets are 1-based labels; probabilities for BCE stay in (0, 1)
+case("cross_entropy", function() return {N(4, 5), idx({1, 5, 3, 5})} end,
+     function(x, t) return Fn.cross_entropy(x, t) end)
+case("cross_entropy_4d_weight_smooth", function()
+       return {N(2, 3, 2, 2), idx({{{1, 3}, {2, 2}}, {{3, 1}, {1, 2}}}), const(loupe.rand(3) + 0.5)}
+     end,
+     function(x, t, w) return Fn.cross_entropy(x, t, {weight = w, label_smoothing = 0.1, reduction = "none"}) end)
+case("nll_loss_weight_sum", function() return {N(4, 5), idx({2, 5, 1, 2}), const(loupe.rand(5) + 0.5)} end,
+     function(x, t, w) return Fn.nll_loss(x, t, {weight = w, reduction = "sum"}) end)
+case("mse_loss", function() return {N(3, 4), N(3, 4)} end, function(a, b) return Fn.mse_loss(a, b) end)
+case("mse_loss_none", function() return {N(3, 4), N(3, 4)} end,
+     function(a, b) return Fn.mse_loss(a, b, {reduction = "none"}) end)
+case("bce_with_logits", function() return {N(3, 4), leaf(loupe.rand(3, 4) * 0.8 + 0.1)} end,
+     function(x, y) return Fn.binary_cross_entropy_with_logits(x, y) end)
+case("bce_with_logits_pos_weight", function()
+       return {N(3, 4), leaf(loupe.rand(3, 4) * 0.8 + 0.1), const(loupe.rand(4) + 0.5)}
+     end,
+     function(x, y, pw) return Fn.binary_cross_entropy_with_logits(x, y, {pos_weight = pw, reduction = "none"}) end)
 
 -- ---- tests ----
 

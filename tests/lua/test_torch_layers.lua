@@ -1,0 +1,165 @@
+-- test_torch_layers.lua — the layer primitives of loupe.functional against PyTorch.
+-- tests/fixtures/torch_layers.safetensors holds, for every case below, inputs, outputs and the
+-- gradients of (out * w):sum(), computed once in float64 by tests/fixtures/gen_torch_layers.py
+-- (naming as in gen_torch_ref.py). Each case here is the loupe spelling of the PyTorch call of
+-- the same name there. Batch-norm training cases also return the running statistics after
+-- the call (the clones given as inputs are updated in place).
+--
+-- Tolerance: the reference is the float64 result rounded once, and T.close allows
+-- |diff| <= tol * (|ref| + 1). TOL = 1e-5 holds for every case whose sums have up to a few
+-- hundred float32 terms. The weight gradients of the conv_large_* and conv_short_chunk cases
+-- sum 1280..2048 products of unit-scale numbers in float32 (sgemm), whose rounding error grows
+-- with the sum of |terms| (~1e3) rather than with the result, which cancels to O(1): measured
+-- up to 5e-5 there, so those cases use TOL_SUM = 2e-4.
+local loupe = require "loupe"
+local T = require "testlib"
+local F = loupe.functional
+
+local FIXTURE = "tests/fixtures/torch_layers.safetensors"
+local TOL, TOL_SUM = 1e-5, 2e-4
+
+local cases, tols = {}, {}
+local function case(name, fn, tol)
+  assert(not cases[name], "duplicate case " .. name)
+  cases[name] = fn
+  tols[name] = tol or TOL
+end
+
+-- linear, bilinear
+case("linear_bias", function(x, w, b) return F.linear(x, w, b) end)
+case("linear_nobias", function(x, w) return F.linear(x, w) end)
+case("linear_3d", function(x, w, b) return F.linear(x, w, b) end)
+case("linear_1d", function(x, w, b) return F.linear(x, w, b) end)
+case("bilinear_bias", function(x, w, b) return F.bilinear(x, w, b) end)
+case("bilinear_nobias", function(x, w) return F.bilinear(x, w) end)
+
+-- conv2d
+case("conv_plain", function(x, w, b) return F.conv2d(x, w, b) end)
+case("conv_stride2", function(x, w, b) return F.conv2d(x, w, b, {stride = 2}) end)
+case("conv_pad1", function(x, w, b) return F.conv2d(x, w, b, {padding = 1}) end)
+case("conv_dilation2", function(x, w, b) return F.conv2d(x, w, b, {padding = 1, dilation = 2}) end)
+case("conv_groups2", function(x, w, b) return F.conv2d(x, w, b, {padding = 1, groups = 2}) end)
+case("conv_depthwise", function(x, w, b)
+  return F.conv2d(x, w, b, {stride = 2, padding = 1, groups = 4})
+end)
+case("conv_1x1", function(x, w, b) return F.conv2d(x, w, b) end)
+case("conv_1x1_stride2", function(x, w) return F.conv2d(x, w, {stride = 2}) end)
+case("conv_nobias", function(x, w) return F.conv2d(x, w) end)
+case("conv_nonsquare", function(x, w, b)
+  return F.conv2d(x, w, b, {stride = {2, 1}, padding = {1, 0}, dilation = {1, 2}})
+end)
+case("conv_unbatched", function(x, w, b) return F.conv2d(x, w, b, {padding = "same"}) end)
+case("conv_large_plane", function(x, w, b) return F.conv2d(x, w, b, {padding = 1}) end, TOL_SUM)
+case("conv_large_1x1", function(x, w, b) return F.conv2d(x, w, b) end, TOL_SUM)
+case("conv_short_chunk", function(x, w, b) return F.conv2d(x, w, b) end, TOL_SUM)
+
+-- batch_norm
+local function bn_train(x, rm, rv, w, b)
+  return F.batch_norm(x, rm, rv, w, b, {training = true, momentum = 0.1, eps = 1e-5}), rm, rv
+end
+local function bn_eval(x, rm, rv, w, b) return F.batch_norm(x, rm, rv, w, b) end
+case("bn1d_train", bn_train)
+case("bn2d_train", bn_train)
+case("bn3d_train", bn_train)
+case("bn2d_train_noaffine", function(x, rm, rv) return bn_train(x, rm, rv) end)
+case("bn2d_train_nostats", function(x, w, b) return F.batch_norm(x, nil, nil, w, b, {training = true}) end)
+case("bn1d_eval", bn_eval)
+case("bn2d_eval", bn_eval)
+
+-- pooling
+case("maxpool_k2", function(x) return F.max_pool2d(x, 2) end)
+case("maxpool_k3s2", function(x) return F.max_pool2d(x, 3, {stride = 2}) end)
+case("maxpool_pad", function(x) return F.max_pool2d(x, 3, {stride = 2, padding = 1}) end)
+case("maxpool_dilation", function(x) return F.max_pool2d(x, 3, {stride = 1, padding = 1, dilation = 2}) end)
+case("maxpool_ceil", function(x) return F.max_pool2d(x, 2, {ceil_mode = true}) end)
+case("maxpool_ceil_pad", function(x) return F.max_pool2d(x, 3, {stride = 2, padding = 1, ceil_mode = true}) end)
+case("maxpool_nonsquare", function(x) return F.max_pool2d(x, {3, 2}, {stride = {2, 1}}) end)
+case("maxpool_unbatched", function(x) return F.max_pool2d(x, 2, {stride = 1}) end)
+case("avgpool_k2", function(x) return F.avg_pool2d(x, 2) end)
+case("avgpool_pad", function(x) return F.avg_pool2d(x, 3, {stride = 2, padding = 1}) end)
+case("avgpool_pad_exclude", function(x)
+  return F.avg_pool2d(x, 3, {stride = 2, padding = 1, count_include_pad = false})
+end)
+case("avgpool_ceil", function(x) return F.avg_pool2d(x, 3, {stride = 2, padding = 1, ceil_mode = true}) end)
+case("avgpool_ceil_exclude", function(x)
+  return F.avg_pool2d(x, 3, {stride = 2, padding = 1, ceil_mode = true, count_include_pad = false})
+end)
+case("avgpool_nonsquare", function(x) return F.avg_pool2d(x, {3, 2}, {stride = {2, 1}, padding = {1, 0}}) end)
+case("adaptive_avg_7to3", function(x) return F.adaptive_avg_pool2d(x, 3) end)
+case("adaptive_avg_5to2", function(x) return F.adaptive_avg_pool2d(x, 2) end)
+case("adaptive_avg_nonsquare", function(x) return F.adaptive_avg_pool2d(x, {3, 2}) end)
+case("adaptive_avg_up", function(x) return F.adaptive_avg_pool2d(x, 5) end)
+case("adaptive_avg_global", function(x) return F.adaptive_avg_pool2d(x, 1) end)
+case("adaptive_max_7to3", function(x) return F.adaptive_max_pool2d(x, 3, true) end)
+case("adaptive_max_5to2", function(x) return F.adaptive_max_pool2d(x, 2, true) end)
+case("adaptive_max_nonsquare", function(x) return F.adaptive_max_pool2d(x, {3, 2}) end)
+
+-- ---- the fixture ----
+
+local ok_load, fixture = pcall(loupe.load, FIXTURE)
+local fixture_cases = {} -- name -> {ins = {...}, outs = {...}, grads = {...}, w = tensor}
+if ok_load then
+  for key, t in pairs(fixture) do
+    local name, what = key:match("^(.-)%.([%w]+)$")
+    local c = fixture_cases[name] or {ins = {}, outs = {}, grads = {}}
+    fixture_cases[name] = c
+    local k = tonumber(what:match("%d+$") or "1")
+    if what:match("^in%d+$") then c.ins[k] = t
+    elseif what:match("^out%d*$") then c.outs[k] = t
+    elseif what:match("^grad%d+$") then c.grads[k] = t
+    elseif what == "w" then c.w = t
+    else error("unexpected fixture entry " .. key) end
+  end
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+local function run_case(name)
+  assert(ok_load, "cannot load " .. FIXTURE .. ": " .. tostring(fixture))
+  local ref = fixture_cases[name]
+  assert(ref, "case " .. name .. " is missing from " .. FIXTURE .. " (rerun gen_torch_layers.py)")
+  local ins = {}
+  for k = 1, #ref.ins do
+    local x = ref.ins[k]:clone() -- fresh leaves (and running statistics to update)
+    if ref.grads[k] then x:requires_grad_() end
+    ins[k] = x
+  end
+  local outs = table.pack(cases[name](table.unpack(ins, 1, #ref.ins)))
+  T.eq(outs.n, count(ref.outs), name .. ": number of outputs")
+  for j = 1, outs.n do
+    T.eq(outs[j]:dtype(), ref.outs[j]:dtype(), name .. ": dtype of output " .. j)
+    T.close(outs[j], ref.outs[j], tols[name], name .. ": output " .. j)
+  end
+  if ref.w then
+    local loss = (outs[1] * ref.w):sum()
+    loss:backward()
+    for k, g in pairs(ref.grads) do
+      T.truthy(ins[k].grad, name .. ": no gradient for input " .. k)
+      T.close(ins[k].grad, g, tols[name], name .. ": gradient of input " .. k)
+    end
+  end
+end
+
+local tests = {}
+for name in pairs(cases) do
+  tests["layer_" .. name] = function() run_case(name) end
+end
+
+tests.fixture_and_cases_agree = function()
+  assert(ok_load, "cannot load " .. FIXTURE .. ": " .. tostring(fixture))
+  local missing = {}
+  for name in pairs(fixture_cases) do
+    if not cases[name] then missing[#missing + 1] = name .. " (no Lua case)" end
+  end
+  for name in pairs(cases) do
+    if not fixture_cases[name] then missing[#missing + 1] = name .. " (not in the fixture)" end
+  end
+  table.sort(missing)
+  if #missing > 0 then error("cases out of step: " .. table.concat(missing, ", ")) end
+end
+
+return tests
