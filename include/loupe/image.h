@@ -3,8 +3,9 @@
  * Images in loupe are float32 tensors [C, H, W] with values in [0, 1], as torchvision's
  * to_tensor makes them. Decoding follows PIL's `Image.open(path).convert("RGB")` (so results
  * match the PyTorch pipelines that reference values come from): 8 bits per sample (16-bit
- * PNG samples keep their high byte, as PIL does), alpha dropped without compositing, palette
- * and low-bit-depth PNGs expanded, libjpeg's default (accurate integer) IDCT with fancy
+ * PNG samples keep their high byte, as PIL does for colour and torchvision's decode_png for
+ * every kind; PIL clips 16-bit gray to white instead), alpha dropped without compositing,
+ * palette and low-bit-depth PNGs expanded, libjpeg's default (accurate integer) IDCT with fancy
  * upsampling, CMYK JPEGs converted as PIL does. Gamma and ICC profiles are ignored, as PIL
  * does by default.
  *
