@@ -36,7 +36,7 @@ LDLIBS = $(PKG_LIBS) -lm -fopenmp
 LDFLAGS = $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)
 , := ,
 
-CORE_SRC = $(wildcard src/*.c src/ops/*.c src/nn/*.c)
+CORE_SRC = $(wildcard src/*.c src/ops/*.c src/nn/*.c src/data/*.c)
 BIND_SRC = $(wildcard src/lua/*.c)
 HOST_SRC = $(wildcard src/host/*.c)
 CTEST_SRC = $(wildcard tests/c/test_*.c)

@@ -9,23 +9,14 @@
 static uint64_t seed_key = 0x853c49e6748fea9bULL, counter;
 static uint64_t initial_seed;
 
-/* SplitMix64's output function applied to the counter's position in the stream. */
-static inline uint64_t mix(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+uint64_t rng_key_of(uint64_t seed) { return rng_mix(seed ^ 0x6a09e667f3bcc909ULL); }
 
-static inline uint64_t word_at(uint64_t key, uint64_t c)
-{
-    return mix(key + (c + 1) * 0x9e3779b97f4a7c15ULL);
-}
+uint64_t rng_key(void) { return seed_key; }
 
 void rng_seed(uint64_t seed)
 {
     initial_seed = seed;
-    seed_key = mix(seed ^ 0x6a09e667f3bcc909ULL);
+    seed_key = rng_key_of(seed);
     counter = 0;
 }
 
@@ -50,7 +41,7 @@ uint64_t rng_take(uint64_t n)
     return c;
 }
 
-uint64_t rng_word(uint64_t c) { return word_at(seed_key, c); }
+uint64_t rng_word(uint64_t c) { return rng_word_at(seed_key, c); }
 
 static inline double to_unit(uint64_t w) { return (double)(w >> 11) * 0x1.0p-53; }
 
@@ -79,7 +70,7 @@ int rng_fill_uniform(struct tensor *t, float lo, float hi)
     uint64_t c0 = rng_take((uint64_t)n), key = seed_key;
     float *o = tensor_f32(t), span = hi - lo;
     PARALLEL_FOR(n > PAR_MIN_ELEMS, i, n, {
-        float u = (float)(word_at(key, c0 + (uint64_t)i) >> 40) * 0x1.0p-24f;
+        float u = (float)(rng_word_at(key, c0 + (uint64_t)i) >> 40) * 0x1.0p-24f;
         o[i] = lo + span * u;
     });
     return 0;
@@ -94,7 +85,7 @@ int rng_fill_normal(struct tensor *t, float mean, float std)
     uint64_t c0 = rng_take((uint64_t)pairs), key = seed_key;
     float *o = tensor_f32(t);
     PARALLEL_FOR(n > PAR_MIN_ELEMS / 4, j, pairs, {
-        uint64_t w = word_at(key, c0 + (uint64_t)j);
+        uint64_t w = rng_word_at(key, c0 + (uint64_t)j);
         double u1 = ((double)(w >> 32) + 1.0) * 0x1.0p-32; /* (0, 1]: log is finite */
         double u2 = (double)(w & 0xffffffffu) * 0x1.0p-32;
         double r = sqrt(-2.0 * log(u1)), a = 2.0 * M_PI * u2;
@@ -115,7 +106,7 @@ int rng_fill_randint(struct tensor *t, int64_t lo, int64_t hi)
     /* unsigned arithmetic: hi - lo may exceed INT64_MAX (randint(-2^63, 2)) */
     uint64_t c0 = rng_take((uint64_t)n), key = seed_key, span = (uint64_t)hi - (uint64_t)lo;
     for (int64_t i = 0; i < n; i++) {
-        int64_t v = (int64_t)((uint64_t)lo + below(word_at(key, c0 + (uint64_t)i), span));
+        int64_t v = (int64_t)((uint64_t)lo + below(rng_word_at(key, c0 + (uint64_t)i), span));
         if (t->dtype == DT_INT64)
             tensor_i64(t)[i] = v;
         else
@@ -130,15 +121,23 @@ struct tensor *rng_randperm(int64_t n, int64_t base)
         err_set("randperm: n must be non-negative, got %lld", (long long)n);
         return NULL;
     }
+    return rng_randperm_at(n, base, seed_key, rng_take((uint64_t)n));
+}
+
+struct tensor *rng_randperm_at(int64_t n, int64_t base, uint64_t key, uint64_t c0)
+{
+    if (n < 0) {
+        err_set("randperm: n must be non-negative, got %lld", (long long)n);
+        return NULL;
+    }
     struct tensor *t = tensor_new(DT_INT64, 1, &n);
     if (!t)
         return NULL;
     int64_t *p = tensor_i64(t);
     for (int64_t i = 0; i < n; i++)
         p[i] = i + base;
-    uint64_t c0 = rng_take((uint64_t)n), key = seed_key;
     for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int64_t j = (int64_t)below(word_at(key, c0 + (uint64_t)i), (uint64_t)i + 1);
+        int64_t j = (int64_t)below(rng_word_at(key, c0 + (uint64_t)i), (uint64_t)i + 1);
         int64_t tmp = p[i];
         p[i] = p[j];
         p[j] = tmp;

@@ -109,6 +109,8 @@ int luaopen_loupe(lua_State *L)
     lb_open_transforms(L);
     lb_open_time(L);
     lb_open_nn(L);
+    lb_open_batch(L);
+    lb_open_stimuli(L);
 
     const char *seed = getenv("LOUPE_SEED");
     rng_seed(seed ? strtoull(seed, NULL, 10) : 0);

@@ -24,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Aim for at least this many columns per sgemm, and at most this much scratch. */
-#define COLS_TARGET 1024
+/* Aim for at least this many columns per sgemm, and at most this much scratch. Measured on
+ * ResNet-18's shapes (2 threads): 4096 is ~10% faster than 1024 on the 28x28 and 14x14
+ * layers and neutral elsewhere; 16384 slows the 56x56 layers' backward. */
+#define COLS_TARGET 4096
 #define SCRATCH_MAX ((int64_t)64 << 20)
 
 struct geom {
