@@ -32,12 +32,18 @@ const char *err_msg(void) { return err_buf; }
  * freed, kept in a small cache for reuse: a fresh multi-megabyte block costs a page fault per
  * 4 KiB on first touch (measured: a 64 MiB add spent 3/4 of its time in the kernel), while a
  * training loop allocates the same large sizes again and again. Every block carries its
- * capacity just before the pointer handed out. */
+ * capacity just before the pointer handed out.
+ *
+ * The cache may hold as many bytes as the live set has shrunk below its peak, plus a quarter
+ * of the peak for blocks whose sizes do not match exactly (at least CACHE_MIN_BYTES): memory
+ * freed by a backward pass is reused by the next forward pass, yet the process never holds
+ * much more than its peak live memory. (A ResNet-18 training step
+ * spent a fifth of its time in page faults with a fixed 512 MB cache.) */
 
 #define ALIGN 64
 #define LARGE ((size_t)1 << 20)
-#define CACHE_SLOTS 32
-#define CACHE_MAX_BYTES ((size_t)512 << 20)
+#define CACHE_SLOTS 256
+#define CACHE_MIN_BYTES ((size_t)64 << 20)
 #define DEFAULT_LIMIT ((size_t)1 << 40) /* 1 TiB: refuses absurd header-declared sizes */
 
 struct block_prefix {
@@ -45,7 +51,7 @@ struct block_prefix {
     size_t pad;      /* small blocks: bytes from malloc's pointer to the 64-byte aligned block */
 };
 
-static atomic_size_t mem_live, mem_since_mark;
+static atomic_size_t mem_live, mem_since_mark, mem_peak;
 static size_t mem_limit;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -126,18 +132,25 @@ static void large_release(void *p)
 
 /* Keeps p for reuse if there is room; otherwise evicts the largest blocks to make room, or
  * frees p itself. */
+static size_t cache_budget(void)
+{
+    size_t live = atomic_load(&mem_live), peak = atomic_load(&mem_peak);
+    size_t room = (peak > live ? peak - live : 0) + peak / 4;
+    return room > CACHE_MIN_BYTES ? room : CACHE_MIN_BYTES;
+}
+
 static void cache_put(void *p)
 {
-    size_t c = prefix_of(p)->capacity;
+    size_t c = prefix_of(p)->capacity, budget = cache_budget();
     void *evict[CACHE_SLOTS];
     int nevict = 0;
     pthread_mutex_lock(&cache_lock);
     int slot = -1;
-    if (c <= CACHE_MAX_BYTES) {
+    if (c <= budget) {
         for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
             if (!cache[i])
                 slot = i;
-        while (slot >= 0 && cache_bytes + c > CACHE_MAX_BYTES) {
+        while (slot >= 0 && cache_bytes + c > budget) {
             int big = -1;
             for (int i = 0; i < CACHE_SLOTS; i++)
                 if (cache[i] && (big < 0 || prefix_of(cache[i])->capacity >
@@ -206,7 +219,10 @@ void *core_alloc(size_t nbytes, const char *what)
                 core_format_bytes(human, sizeof human, (double)nbytes));
         return NULL;
     }
-    atomic_fetch_add(&mem_live, nbytes);
+    size_t live = atomic_fetch_add(&mem_live, nbytes) + nbytes;
+    size_t peak = atomic_load(&mem_peak);
+    while (live > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, live))
+        ;
     atomic_fetch_add(&mem_since_mark, nbytes);
     return p;
 }

@@ -58,6 +58,7 @@ void lb_open_image(lua_State *L);    /* l_image.c: loupe.image.load/save (PNG, J
 void lb_open_transforms(lua_State *L); /* l_transforms.c: loupe.interpolate (resize) */
 void lb_open_time(lua_State *L);     /* l_time.c: loupe.clock (monotonic wall clock) */
 void lb_open_nn(lua_State *L);       /* l_nn.c: loupe.functional layers (conv, pooling, ...) */
+void lb_open_data(lua_State *L);     /* l_data.c: loupe._data dataset readers */
 void lb_open_batch(lua_State *L);    /* l_batch.c: loupe._batch (the data loader's C side) */
 void lb_open_stimuli(lua_State *L);  /* l_stimuli.c: loupe._stimuli (shapes, contrast, gratings) */
 

@@ -1,6 +1,18 @@
 -- transforms.lua — image transforms on tensors, with torchvision's semantics
 -- (torchvision.transforms.functional on tensors, 0.14). Loaded lazily as loupe.transforms.
 --
+-- Every transform works on float32 images [C, H, W] and batches [N, C, H, W] and has two
+-- forms: a function of the image, and a constructor that returns a callable transform for
+-- compose / a loader's transform option:
+--   T.resize(x, 256)  and  T.resize(256);   T.normalize(x, mean, std)  and
+--   T.normalize{mean = ..., std = ...};     T.random_affine(x, {degrees = 10})  and
+--   T.random_affine{degrees = 10};          T.compose{t1, t2, ...}
+-- The random ones draw from loupe's seeded generator and also take fixed parameters
+-- (T.random_affine.apply(x, params), ...), which is how they are checked against
+-- torchvision's functional API. They live in lua/loupe/transforms/: augment.lua
+-- (random_crop, hflip, random_hflip, gaussian_noise), affine.lua (random_affine),
+-- color.lua (color_jitter, adjust_*), blur.lua (gaussian_blur).
+--
 --   transforms.resize(x, size [, {antialias = true}])
 --       x [..., H, W] float32. size = {h, w}, or a number: the shorter side becomes `size`
 --       and the longer one int(size * long / short), exactly torchvision's rule. Bilinear;
@@ -18,6 +30,17 @@
 local loupe = require "loupe"
 
 local M = {}
+
+-- A named callable transform (what the constructors return).
+local Transform = {}
+Transform.__index = Transform
+function Transform:__call(x) return self.fn(x) end
+function Transform:__tostring() return self.name end
+local function transform(name, fn) return setmetatable({name = name, fn = fn}, Transform) end
+
+local function describe_size(size)
+  return type(size) == "table" and ("{%s}"):format(table.concat(size, ", ")) or tostring(size)
+end
 
 M.IMAGENET_MEAN = {0.485, 0.456, 0.406}
 M.IMAGENET_STD = {0.229, 0.224, 0.225}
@@ -61,6 +84,10 @@ function M.resized_size(h, w, size)
 end
 
 function M.resize(x, size, opts)
+  if not loupe.is_tensor(x) then -- resize(size [, opts]): the transform
+    local s, o = x, size
+    return transform("resize(" .. describe_size(s) .. ")", function(img) return M.resize(img, s, o) end)
+  end
   local h, w = check_image("resize", x)
   local oh, ow = M.resized_size(h, w, size)
   local antialias = true
@@ -103,6 +130,10 @@ local function pad_zeros(x, top, bottom, left, right)
 end
 
 function M.center_crop(x, size)
+  if not loupe.is_tensor(x) then -- center_crop(size): the transform
+    local s = x
+    return transform("center_crop(" .. describe_size(s) .. ")", function(img) return M.center_crop(img, s) end)
+  end
   local h, w = check_image("center_crop", x)
   local ch, cw = pair("center_crop", size)
   if ch > h or cw > w then
@@ -116,6 +147,14 @@ function M.center_crop(x, size)
 end
 
 function M.normalize(x, mean, std)
+  if not loupe.is_tensor(x) then -- normalize{mean = m, std = s} or normalize(m, s): the transform
+    local m, sd = x, mean
+    if type(x) == "table" and x.mean ~= nil then m, sd = x.mean, x.std end
+    if type(m) ~= "table" or type(sd) ~= "table" then
+      error("normalize: expected normalize(x, mean, std) or normalize{mean = {...}, std = {...}}", 2)
+    end
+    return transform("normalize", function(img) return M.normalize(img, m, sd) end)
+  end
   check_image("normalize", x)
   if x:dim() < 3 then error("normalize: expected an image [..., C, H, W]", 2) end
   local c = x:size(-3)
@@ -126,6 +165,28 @@ function M.normalize(x, mean, std)
     if std[i] == 0 then error("normalize: std must not be zero (channel " .. i .. ")", 2) end
   end
   return (x - loupe.tensor(mean):view(c, 1, 1)) / loupe.tensor(std):view(c, 1, 1)
+end
+
+-- compose{t1, t2, ...}: x -> tn(...t2(t1(x))); the transforms are functions or callables.
+function M.compose(ts)
+  if type(ts) ~= "table" then error("compose: expected a table of transforms", 2) end
+  local names = {}
+  for i, t in ipairs(ts) do
+    local mt = getmetatable(t)
+    if type(t) ~= "function" and not (type(mt) == "table" and mt.__call) then
+      error(("compose: element %d is a %s, not a transform"):format(i, type(t)), 2)
+    end
+    names[i] = type(t) == "function" and "function" or tostring(t)
+  end
+  local list = {table.unpack(ts)}
+  return transform("compose{" .. table.concat(names, ", ") .. "}", function(x)
+    for _, t in ipairs(list) do x = t(x) end
+    return x
+  end)
+end
+
+for _, sub in ipairs{"augment", "affine", "color", "blur"} do
+  for k, v in pairs(require("loupe.transforms." .. sub)) do M[k] = v end
 end
 
 return M

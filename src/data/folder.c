@@ -7,7 +7,6 @@
  * first image fixes the size when no resize is asked for, so it is decoded before the others. */
 #include "loupe/data.h"
 
-#include "loupe/autograd.h"
 #include "loupe/core.h"
 #include "loupe/image.h"
 #include "loupe/transforms.h"
@@ -21,6 +20,13 @@
 #include <sys/stat.h>
 
 /* ---- listing ---- */
+
+static char *copy_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = malloc(n);
+    return c ? memcpy(c, s, n) : NULL;
+}
 
 static int dirent_cmp(const void *a, const void *b)
 {
@@ -67,7 +73,7 @@ int ds_list_dir(const char *path, struct ds_dirent **entries)
                 goto oom;
             es = grown;
         }
-        es[n].name = dup_str(de->d_name);
+        es[n].name = copy_str(de->d_name);
         if (!es[n].name)
             goto oom;
         es[n].is_dir = is_dir_at(path, de->d_name);
@@ -143,14 +149,16 @@ struct tensor *ds_read_images(int n, const char *const *paths, int64_t h, int64_
         tensor_release(x);
         return NULL;
     }
-    /* no autograd recording from pool threads (op_resize of a leaf would not record anyway) */
-    bool grad = ag_set_grad_enabled(false);
+    /* each file's error message, kept until the loop ends (err_msg is per thread); a failed
+     * copy is marked by the static fallback */
+    static char oom[] = "read_images: out of memory";
     PARALLEL_FOR(n > 1, i, n, {
         if (!core_interrupted()
-            && decode_one(paths[i], resize, h, w, tensor_u8(x) + i * 3 * h * w) < 0)
-            errs[i] = dup_str(err_msg()[0] ? err_msg() : "read_images: out of memory");
+            && decode_one(paths[i], resize, h, w, tensor_u8(x) + i * 3 * h * w) < 0) {
+            char *msg = copy_str(err_msg());
+            errs[i] = msg ? msg : oom;
+        }
     });
-    ag_set_grad_enabled(grad);
     int bad = -1;
     for (int i = 0; i < n && bad < 0; i++)
         if (errs[i])
@@ -158,9 +166,10 @@ struct tensor *ds_read_images(int n, const char *const *paths, int64_t h, int64_
     if (bad >= 0)
         err_set("%s", errs[bad]);
     else if (core_interrupted())
-        err_set("read_images: interrupted");
+        err_set("interrupted");
     for (int i = 0; i < n; i++)
-        free(errs[i]);
+        if (errs[i] != oom)
+            free(errs[i]);
     free(errs);
     if (bad >= 0 || core_interrupted()) {
         tensor_release(x);

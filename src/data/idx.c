@@ -193,8 +193,8 @@ struct tensor *ds_read_idx(const char *path)
         return NULL;
     }
     gzbuffer(gz, 1 << 17);
-    const struct idx_type *type;
-    int ndim;
+    const struct idx_type *type = NULL;
+    int ndim = 0;
     int64_t shape[TENSOR_MAXDIM];
     struct tensor *t = NULL;
     if (idx_header(gz, path, file_size, &type, &ndim, shape) < 0)

@@ -91,9 +91,14 @@ static uint32_t ld32(const struct mat_ctx *m, const unsigned char *p)
 
 static void note_seen(struct mat_ctx *m, const char *name)
 {
-    size_t len = strlen(m->seen);
-    if (name[0] && len + strlen(name) + 3 < sizeof m->seen)
-        snprintf(m->seen + len, sizeof m->seen - len, "%s%s", len ? ", " : "", name);
+    size_t len = strlen(m->seen), add = strlen(name);
+    if (!name[0] || len + add + 3 > sizeof m->seen)
+        return; /* the list only names what fits */
+    if (len) {
+        memcpy(m->seen + len, ", ", 2);
+        len += 2;
+    }
+    memcpy(m->seen + len, name, add + 1);
 }
 
 /* ---- byte sources: a window of the mapping, or an inflate stream over one ---- */
@@ -204,10 +209,10 @@ static int sub_tag(struct src *s, uint64_t *left, struct sub *e, const char *var
 {
     struct mat_ctx *m = s->m;
     char where[160], label[MAT_NAME_MAX + 16];
+    src_where(s, where, sizeof where); /* the tag's position, for the messages below */
     if (*left < 8)
         return err_set("read_mat: '%s': %s of %s missing at %s (the array ends)", m->path,
-                       what, var_label(var, label, sizeof label),
-                       src_where(s, where, sizeof where));
+                       what, var_label(var, label, sizeof label), where);
     unsigned char tag[8];
     if (src_read(s, tag, 8, what) < 0)
         return -1;
@@ -222,8 +227,7 @@ static int sub_tag(struct src *s, uint64_t *left, struct sub *e, const char *var
         if (e->nbytes > 4)
             return err_set("read_mat: '%s': %s of %s at %s has a small-format tag claiming %u "
                            "bytes (at most 4 fit)", m->path, what,
-                           var_label(var, label, sizeof label),
-                           src_where(s, where, sizeof where), e->nbytes);
+                           var_label(var, label, sizeof label), where, e->nbytes);
         return 0;
     }
     e->type = w0;
@@ -233,8 +237,8 @@ static int sub_tag(struct src *s, uint64_t *left, struct sub *e, const char *var
     if (padded > *left)
         return err_set("read_mat: '%s': %s of %s at %s claim %u bytes, but only %llu remain in "
                        "the array (truncated or corrupt)", m->path, what,
-                       var_label(var, label, sizeof label), src_where(s, where, sizeof where),
-                       e->nbytes, (unsigned long long)*left);
+                       var_label(var, label, sizeof label), where, e->nbytes,
+                       (unsigned long long)*left);
     *left -= padded;
     return 0;
 }
@@ -333,15 +337,21 @@ static int read_real(struct src *s, const struct sub *e, const char *var, int cl
                        e->type);
     int64_t shape[TENSOR_MAXDIM];
     uint64_t numel = 1, nbytes = 0;
+    bool fits = true;
     for (int d = 0; d < ndim; d++) {
         shape[d] = dims[ndim - 1 - d];
-        du_mul(numel, (uint64_t)shape[d], &numel); /* dims < 2^31 each, 8 of them: no check */
+        fits = fits && du_mul(numel, (uint64_t)shape[d], &numel);
     }
-    if (!du_mul(numel, (uint64_t)size, &nbytes) || nbytes != e->nbytes)
-        return err_set("read_mat: variable '%s' in '%s': dimensions %s of %s need %llu bytes "
-                       "of data, but its data element at %s holds %u", var, m->path,
-                       shape_fmt(ndim, dims), mi_name(e->type), (unsigned long long)numel * size,
+    fits = fits && du_mul(numel, (uint64_t)size, &nbytes);
+    if (!fits || nbytes != e->nbytes) {
+        char need[32] = "over 2^63";
+        if (fits)
+            snprintf(need, sizeof need, "%llu", (unsigned long long)nbytes);
+        return err_set("read_mat: variable '%s' in '%s': dimensions %s of %s need %s bytes of "
+                       "data, but its data element at %s holds %u", var, m->path,
+                       shape_fmt(ndim, dims), mi_name(e->type), need,
                        src_where(s, where, sizeof where), e->nbytes);
+    }
     enum dtype dt = cls == MX_DOUBLE || cls == MX_SINGLE ? DT_FLOAT32
                   : cls == MX_UINT8 ? DT_UINT8 : DT_INT64;
     *t = tensor_new(dt, ndim, shape);

@@ -2,8 +2,9 @@
  *
  * Lua's collector only sees the few bytes of each box, not the tensor memory behind it, so a
  * loop that drops large temporaries would grow without bound. lb_push_tensor therefore runs
- * a full collection whenever the core has allocated more than max(64 MB, live bytes) since
- * the last one: peak memory stays within about twice the live set. */
+ * a full collection whenever the core has allocated more than max(64 MB, L/4) since the
+ * last one, L being the bytes still live right after it: peak memory stays within about
+ * 1.25 times the live set (plus 64 MB), and the Lua heap is small, so collections are cheap. */
 #include "loupe/lbind.h"
 
 #include "loupe/core.h"
@@ -136,7 +137,7 @@ void lb_push_tensor(lua_State *L, struct tensor *t)
      * never trigger (a loop of 1 MB temporaries grew to 1 GB). */
     static size_t live_after_gc;
     size_t since = core_mem_since_mark();
-    if (since > (live_after_gc > GC_MIN_BYTES ? live_after_gc : GC_MIN_BYTES)) {
+    if (since > (live_after_gc / 4 > GC_MIN_BYTES ? live_after_gc / 4 : GC_MIN_BYTES)) {
         lua_gc(L, LUA_GCCOLLECT);
         core_mem_mark_collected();
         live_after_gc = core_mem_live();

@@ -109,6 +109,7 @@ int luaopen_loupe(lua_State *L)
     lb_open_transforms(L);
     lb_open_time(L);
     lb_open_nn(L);
+    lb_open_data(L);
     lb_open_batch(L);
     lb_open_stimuli(L);
 

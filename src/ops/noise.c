@@ -18,6 +18,7 @@
 #include "loupe/rng.h"
 #include "../strided.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,19 +84,6 @@ static void normals_block(float *restrict z, uint64_t key, uint64_t c)
     }
 }
 
-void noise_normals(float *out, int64_t n, uint64_t key, uint64_t c0)
-{
-    int64_t nblocks = (n + 2 * NB - 1) / (2 * NB);
-    PARALLEL_FOR(n > PAR_MIN_ELEMS / 4, b, nblocks, {
-        float z[2 * NB];
-        int64_t i0 = b * 2 * NB, len = n - i0 < 2 * NB ? n - i0 : 2 * NB;
-        normals_block(z, key, c0 + (uint64_t)b * NB);
-        memcpy(out + i0, z, sizeof(float) * (size_t)len);
-    });
-}
-
-int64_t noise_counters(int64_t n) { return (n + 2 * NB - 1) / (2 * NB) * NB; }
-
 static int noise_backward(struct ag_node *n, struct tensor *g, struct tensor **gi)
 {
     gi[0] = tensor_retain(g);
@@ -125,7 +113,8 @@ struct tensor *op_add_noise(struct tensor *x, int64_t nsamples, float mean, floa
     uint64_t key = rng_key(), cc = rng_take((uint64_t)nsamples);
     for (int64_t s = 0; s < nsamples; s++)
         sel[s] = p >= 1.0 || (double)(rng_word_at(key, cc + (uint64_t)s) >> 11) * 0x1p-53 < p;
-    uint64_t c0 = rng_take((uint64_t)noise_counters(total));
+    int64_t nblocks = (total + 2 * NB - 1) / (2 * NB);
+    uint64_t c0 = rng_take((uint64_t)(nblocks * NB));
     struct tensor *xc = tensor_contiguous(x);
     struct tensor *out = xc ? tensor_new(DT_FLOAT32, x->ndim, x->shape) : NULL;
     if (!out) {
@@ -135,7 +124,6 @@ struct tensor *op_add_noise(struct tensor *x, int64_t nsamples, float mean, floa
     }
     const float *xv = tensor_f32(xc);
     float *o = tensor_f32(out);
-    int64_t nblocks = (total + 2 * NB - 1) / (2 * NB);
     PARALLEL_FOR(total > PAR_MIN_ELEMS / 4, b, nblocks, {
         float z[2 * NB];
         bool have = false;
@@ -146,9 +134,8 @@ struct tensor *op_add_noise(struct tensor *x, int64_t nsamples, float mean, floa
                 if (!have)
                     normals_block(z, key, c0 + (uint64_t)b * NB);
                 have = true;
-                const float *zi = z - i0;
                 _Pragma("omp simd") for (int64_t k = i; k < e; k++)
-                    o[k] = xv[k] + (zi[k] * std + mean);
+                    o[k] = xv[k] + (z[k - i0] * std + mean);
             } else {
                 memcpy(o + i, xv + i, sizeof(float) * (size_t)(e - i));
             }

@@ -190,6 +190,46 @@ case("resize_aa", function() return {N(2, 9, 11)} end,
 case("resize_plain_4d", function() return {N(2, 1, 5, 6)} end,
      function(x) return loupe.interpolate(x, {7, 4}) end)
 
+-- augmentations (loupe.transforms, fixed parameters): affine warps (bilinear with a fill and
+-- a shear; nearest on a batch), the hue shift on colours in [0.1, 0.9] (away from the clamps),
+-- blur with reflected taps, per-sample crops reaching into the padding, per-sample flips, and
+-- the noise (reseeded so every call adds the same noise)
+local TF = loupe.transforms
+-- RGB pixels whose channels are 0.2, 0.5 and 0.8 (+-0.02) in a random order: no ties, every
+-- hue sector, and h + 0.27 stays > 0.1 sector widths from a sector boundary
+local function hue_input(n, h, w)
+  local levels, pick, jit = {0.2, 0.5, 0.8}, loupe.randperm(6), loupe.rand(n * h * w * 3):totable()
+  local perms = {{1, 2, 3}, {1, 3, 2}, {2, 1, 3}, {2, 3, 1}, {3, 1, 2}, {3, 2, 1}}
+  local x, k = loupe.zeros(n, 3, h, w), 0
+  for a = 1, n do
+    for i = 1, h do
+      for j = 1, w do
+        local p = perms[pick[(k % 6) + 1]:item()]
+        for c = 1, 3 do
+          x[{a, c, i, j}] = levels[p[c]] + (jit[k * 3 + c] - 0.5) * 0.04
+        end
+        k = k + 1
+      end
+    end
+  end
+  return x
+end
+case("affine_bilinear", function() return {N(2, 6, 7)} end,
+     function(x) return TF.random_affine.apply(x, {angle = 25, translate = {1, 0}, scale = 1.2, shear = {6, 3}},
+                                               {interpolation = "bilinear", fill = 0.3}) end)
+case("affine_nearest_batch", function() return {N(2, 1, 5, 6)} end,
+     function(x) return TF.random_affine.apply(x, {{angle = 30}, {angle = -50, scale = 0.8}}) end)
+case("adjust_hue", function() return {leaf(hue_input(2, 3, 4))} end,
+     function(x) return TF.adjust_hue(x, 0.27) end)
+case("gaussian_blur", function() return {N(2, 5, 6)} end,
+     function(x) return TF.gaussian_blur.apply(x, {sigma = {1.1, 0.7}, kernel_size = {5, 7}}) end)
+case("crop_padded", function() return {N(2, 1, 4, 5)} end,
+     function(x) return TF.random_crop.apply(x, {top = idx({0, 3}), left = idx({2, 0})}, {size = {4, 4}, padding = 1}) end)
+case("hflip_per_sample", function() return {N(3, 2, 2, 3)} end,
+     function(x) return TF.random_hflip.apply(x, {flip = loupe.tensor({1, 0, 1}, "uint8")}) end)
+case("gaussian_noise", function() return {N(3, 4)} end,
+     function(x) loupe.manual_seed(5); return TF.gaussian_noise(x, {std = 0.3, p = 0.5}) end)
+
 -- compositions: a small classifier step, and one input reaching the output by several paths
 case("mlp_log_softmax", function() return {N(5, 4), N(4, 3), N(3)} end,
      function(x, w, b) return (x:matmul(w) + b):relu():log_softmax(2) end)

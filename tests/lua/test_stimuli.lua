@@ -155,6 +155,11 @@ function tests.seed_leaves_global_stream_alone()
   S.shapes{n = 3, size = 16, seed = 1}
   S.contrast_pairs{n = 3, size = 16, seed = 2}
   T.truthy(loupe.rand(5):equal(expected), "a seeded call moved the global generator")
+  -- also when it fails
+  loupe.manual_seed(9)
+  T.raises(function() S.shapes{n = 2 ^ 40, size = 224, seed = 1} end,
+           "stimuli.shapes: out of memory allocating tensor [1099511627776,3,224,224]")
+  T.truthy(loupe.rand(5):equal(expected), "a failed seeded call moved the global generator")
   -- without a seed, the global generator decides (and advances)
   loupe.manual_seed(4)
   local u = S.shapes{n = 3, size = 16}
@@ -270,7 +275,11 @@ function tests.dataset_protocol()
   T.eq(s.y, ds.y[4]:item())
   T.raises(function() return ds[6] end, "index 6 out of range")
   T.raises(function() return ds[0] end, "index 0 out of range")
+  local x, y = ds:get(2)
+  T.truthy(x:equal(ds.x[2]) and y == ds.y[2]:item())
   T.eq(type(ds.loader), "function")
+  T.eq(loupe.data.stimuli, S, "reachable as loupe.data.stimuli")
+  T.eq(getmetatable(ds), loupe.data.Dataset, "the loupe.data dataset object")
 end
 
 function tests.loader_batches()
@@ -312,20 +321,26 @@ function tests.loader_batches()
 end
 
 function tests.bad_options()
-  T.raises(function() S.shapes{n = 4, size = 0} end, "stimuli.shapes: size must be an integer in [8, 4096], got 0")
+  T.raises(function() S.shapes{n = 4, size = 0} end,
+           "stimuli.shapes: size must be an integer in [8, 4096], got 0")
   T.raises(function() S.shapes{n = 4, size = -3} end, "stimuli.shapes: size")
   T.raises(function() S.shapes{n = 4, size = 100000} end, "stimuli.shapes: size")
   T.raises(function() S.shapes{n = 4, size = 31.5} end, "stimuli.shapes: size")
   T.raises(function() S.shapes{n = 0} end, "stimuli.shapes: n must be an integer at least 1")
   T.raises(function() S.shapes{size = 32} end, "stimuli.shapes: n must be")
-  T.raises(function() S.shapes{n = 2, kinds = {"triangle"}} end, "unknown shape kind 'triangle'")
-  T.raises(function() S.shapes{n = 2, kinds = {"circle", "circle"}} end, "listed twice")
+  T.raises(function() S.shapes{n = 2, kinds = {"triangle"}} end,
+           "stimuli.shapes: unknown shape kind 'triangle' (expected circle, ellipse or rectangle)")
+  T.raises(function() S.shapes{n = 2, kinds = {"circle", "circle"}} end,
+           "stimuli.shapes: shape kind 'circle' listed twice")
+  T.raises(function() loupe._stimuli.shapes(2, 16, {"circle", "circle"}) end,
+           "shapes: shape kind 'circle' listed twice")
   T.raises(function() S.shapes{n = 2, kinds = {}} end, "stimuli.shapes: kinds")
   T.raises(function() S.shapes{n = 2, seed = 1.5} end, "stimuli.shapes: seed must be an integer")
   T.raises(function() S.shapes{n = 2, colour = 3} end, "stimuli.shapes: unknown option 'colour'")
   T.raises(function() S.shapes(5) end, "stimuli.shapes: expected an options table")
   T.raises(function() S.contrast_pairs{n = 2, size = 7} end, "stimuli.contrast_pairs: size")
-  T.raises(function() S.contrast_pairs{n = 2, range = {0.5, 0.1}} end, "stimuli.contrast_pairs: range")
+  T.raises(function() S.contrast_pairs{n = 2, range = {0.5, 0.1}} end,
+           "stimuli.contrast_pairs: range")
   T.raises(function() S.grating{size = 0, sf = 1} end, "stimuli.grating: size")
   T.raises(function() S.grating{size = 32} end, "stimuli.grating: sf must be a positive number")
   T.raises(function() S.grating{size = 32, sf = 0} end, "stimuli.grating: sf")
@@ -335,10 +350,12 @@ function tests.bad_options()
   T.raises(function() S.grating_pairs{size = 32, sf = 1, contrast = 1, orientations = 0} end,
            "stimuli.grating_pairs: orientations")
   -- the C layer checks its own arguments too
-  T.raises(function() loupe._stimuli.shapes(2, 4, {"circle"}) end, "shapes: size must be in [8, 4096]")
+  T.raises(function() loupe._stimuli.shapes(2, 4, {"circle"}) end,
+           "shapes: size must be in [8, 4096]")
   T.raises(function() loupe._stimuli.contrast(loupe.zeros(2, 3), loupe.zeros(2, 2)) end,
            "contrast: expected uint8 images")
-  T.raises(function() loupe._stimuli.contrast(loupe.zeros({2, 3}, {dtype = "uint8"}), loupe.zeros(3, 2)) end,
+  local bytes = loupe.zeros({2, 3}, {dtype = "uint8"})
+  T.raises(function() loupe._stimuli.contrast(bytes, loupe.zeros(3, 2)) end,
            "contrast: expected float32 contrasts [2,k]")
   T.raises(function() loupe._stimuli.grating(16, -1, 0, 0, 1) end, "grating: sf must be positive")
 end

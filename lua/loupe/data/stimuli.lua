@@ -18,7 +18,8 @@
 --       Memory: 24 size^2 bytes a pair (1.2 MB at 224), as the pairs are stored as floats.
 --   stimuli.grating{size =, sf =, theta = 0, phase = 0, contrast = 1, channels = 3}
 --       float32 [channels,size,size]: (v + 1) / 2 with
---       v = contrast * cos((cos(theta) x + sin(theta) y) / lambda + phase) * exp(-(x^2 + y^2) / (2 sigma^2)),
+--       v = contrast * cos((cos(theta) x + sin(theta) y) / lambda + phase)
+--                    * exp(-(x^2 + y^2) / (2 sigma^2)),
 --       lambda = (size / 2) / (pi sf), sigma = size / 6, x = column - 1 - floor(size / 2) and
 --       y = row - 1 - floor(size / 2) for 1-based rows and columns (the seed's grid: the
 --       window peaks at 1 on the pixel at column and row floor(size / 2) + 1). sf is in cycles
@@ -34,9 +35,9 @@
 -- `seed`, and restored afterwards, so the same seed gives the same images and the global
 -- stream is left where it was.
 --
--- Every dataset has ds.x, ds.y (int64, 1-based), ds.classes, #ds, ds[i] and
--- ds:loader{batch_size =, shuffle =, ...} (loupe.data.loader). A pair batch is
--- [b,2,3,size,size]; a probe splits it with x:select(2, 1) and x:select(2, 2).
+-- Every dataset is a loupe.data dataset (data/dataset.lua): ds.x, ds.y (int64, 1-based),
+-- ds.classes, #ds, ds[i], ds:get(i) and ds:loader{batch_size =, shuffle =, ...}. A pair
+-- batch is [b,2,3,size,size]; a probe splits it with x:select(2, 1) and x:select(2, 2).
 local loupe = require "loupe"
 
 local M = {}
@@ -44,22 +45,8 @@ local M = {}
 local MIN_SIZE, MAX_SIZE = 8, 4096
 local PAIR_CLASSES = {"first", "second"}
 
--- Datasets: the fields above plus #ds, ds[i] -> {x = ds.x[i], y = label} and ds:loader.
-local Dataset = {}
-Dataset.__len = function(ds) return ds.x:size(1) end
-Dataset.__index = function(ds, k)
-  if math.type(k) == "integer" then
-    local n = ds.x:size(1)
-    if k < 1 or k > n then
-      error(("%s: index %d out of range for a dataset of %d samples"):format(ds.name, k, n), 2)
-    end
-    return {x = ds.x[k], y = ds.y[k]:item()}
-  end
-  return Dataset[k]
-end
-function Dataset:loader(opts) return require("loupe.data.loader")(self, opts) end
-
-local function dataset(fields) return setmetatable(fields, Dataset) end
+-- The dataset object of every loupe.data reader (#ds, ds[i], ds:get(i), ds:loader, ...).
+local dataset = require("loupe.data.dataset").new
 
 -- Option checking. `fn` names the public function in messages; errors point at its caller.
 local function check_options(fn, opts, allowed)
@@ -101,20 +88,41 @@ local function positive(fn, opts, key)
   return v
 end
 
+local KINDS = {circle = true, ellipse = true, rectangle = true}
+
 local function kinds_of(fn, opts)
   local kinds = opts.kinds or {"circle", "ellipse", "rectangle"}
   if type(kinds) ~= "table" or #kinds == 0 then
     error(fn .. ": kinds must be a non-empty list of shape names", 3)
   end
-  local copy = {}
-  for i, k in ipairs(kinds) do copy[i] = k end
+  local copy, seen = {}, {}
+  for i, k in ipairs(kinds) do
+    if not KINDS[k] then
+      error(("%s: unknown shape kind '%s' (expected circle, ellipse or rectangle)"):format(
+        fn, tostring(k)), 3)
+    end
+    if seen[k] then error(("%s: shape kind '%s' listed twice"):format(fn, k), 3) end
+    copy[i], seen[k] = k, true
+  end
   return copy
+end
+
+-- An error from below (out of memory) restated under the public function's name.
+local function message(fn_name, err)
+  return fn_name .. ": " .. (tostring(err):gsub("^[^:\n]*%.lua:%d+: ", ""))
+end
+
+-- fn(...), its errors restated by message() and raised at the public function's caller.
+local function call(fn_name, fn, ...)
+  local results = table.pack(pcall(fn, ...))
+  if not results[1] then error(message(fn_name, results[2]), 3) end
+  return table.unpack(results, 2, results.n)
 end
 
 -- Runs fn(...) with the generator reseeded to `seed` and restores its position afterwards
 -- (also on error); with seed == nil, runs fn on the global stream.
 local function with_seed(fn_name, seed, fn, ...)
-  if seed == nil then return fn(...) end
+  if seed == nil then return call(fn_name, fn, ...) end
   if math.type(seed) ~= "integer" then
     error(("%s: seed must be an integer, got %s"):format(fn_name, tostring(seed)), 3)
   end
@@ -122,7 +130,7 @@ local function with_seed(fn_name, seed, fn, ...)
   loupe.manual_seed(seed)
   local results = table.pack(pcall(fn, ...))
   loupe.set_rng_state(saved)
-  if not results[1] then error(results[2], 0) end
+  if not results[1] then error(message(fn_name, results[2]), 3) end
   return table.unpack(results, 2, results.n)
 end
 
@@ -156,7 +164,7 @@ function M.contrast_pairs(opts)
     local im, sy, geo, rgb = loupe._stimuli.shapes(n, size, kinds)
     return im, sy, geo, rgb, loupe.rand(n, 2):mul_(hi - lo):add_(lo)
   end)
-  local x = loupe._stimuli.contrast(img, contrasts)
+  local x = call(fn, loupe._stimuli.contrast, img, contrasts)
   img:free()
   -- 1 when the first image has the higher contrast, else 2
   local y = contrasts:select(2, 1):le(contrasts:select(2, 2)):float():add_(1):long()
@@ -191,7 +199,7 @@ function M.grating_pairs(opts)
   local contrast = number(fn, opts, "contrast", nil, 0, 1)
   local k = integer(fn, opts, "orientations", 13, 1, 360)
   local phase = number(fn, opts, "phase", 0)
-  local x = loupe.full({2 * k, 2, 3, size, size}, 0.5) -- grey is the contrast-0 image
+  local x = call(fn, loupe.full, {2 * k, 2, 3, size, size}, 0.5) -- grey: the contrast-0 image
   local thetas, labels, contrasts = {}, {}, {}
   for i = 1, k do
     local theta = k == 1 and 0 or (i - 1) * math.pi / (k - 1)
