@@ -58,7 +58,7 @@ local M = {}
 function M.cifar10(opts)
   opts = dataset.check_options("cifar10", opts, OPTIONS10, 2)
   local split = split_of("cifar10", opts)
-  local root = dataset.root(opts)
+  local root = dataset.root("cifar10", opts, 2)
   local dir = root .. "/cifar-10-batches-bin"
   local files = {"test_batch.bin"}
   if split == "train" then
@@ -76,7 +76,7 @@ function M.cifar100(opts)
   opts = dataset.check_options("cifar100", opts, OPTIONS100, 2)
   local split = split_of("cifar100", opts)
   local fine = opts.fine ~= false
-  local root = dataset.root(opts)
+  local root = dataset.root("cifar100", opts, 2)
   local dir = root .. "/cifar-100-binary"
   local paths = paths_of("cifar100", dir, {split .. ".bin"}, "cifar100", root)
   local k = fine and 100 or 20

@@ -156,10 +156,12 @@ local function fetch_default()
   return (env and env ~= "") and env or DEFAULT_ROOT
 end
 
--- The datasets root: opts.root, else $LOUPE_DATA, else ./datasets.
-function M.root(opts)
+-- The datasets root: opts.root, else $LOUPE_DATA, else ./datasets. `level` as for error().
+function M.root(name, opts, level)
   if opts.root ~= nil then
-    if type(opts.root) ~= "string" then error("root must be a folder name (a string)", 3) end
+    if type(opts.root) ~= "string" then
+      error(("%s: root must be a folder name, got %s"):format(name, type(opts.root)), level + 1)
+    end
     return opts.root
   end
   return fetch_default()

@@ -38,7 +38,7 @@ local function reader(name)
     if not FILES[split] then
       error(("%s: split must be \"train\" or \"test\", got %s"):format(name, tostring(split)), 2)
     end
-    local root = dataset.root(opts)
+    local root = dataset.root(name, opts, 2)
     local dir = root .. "/" .. fam.dir
     if not dataset.exists(dir) then dataset.missing(name, "dataset", dir, fam.fetch, root, 2) end
     local paths = {}

@@ -27,7 +27,7 @@ function M.svhn(opts)
   if not SPLITS[split] then
     error(("svhn: split must be \"train\", \"test\" or \"extra\", got %s"):format(tostring(split)), 2)
   end
-  local root = dataset.root(opts)
+  local root = dataset.root("svhn", opts, 2)
   local dir = root .. "/svhn"
   local file = split .. "_32x32.mat"
   local path = dir .. "/" .. file
