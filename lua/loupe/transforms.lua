@@ -147,9 +147,13 @@ function M.center_crop(x, size)
 end
 
 function M.normalize(x, mean, std)
-  if not loupe.is_tensor(x) then -- normalize{mean = m, std = s} or normalize(m, s): the transform
+  if not loupe.is_tensor(x) then -- normalize{mean = m, std = s}, normalize{m, s}, normalize(m, s)
     local m, sd = x, mean
-    if type(x) == "table" and x.mean ~= nil then m, sd = x.mean, x.std end
+    if type(x) == "table" and x.mean ~= nil then
+      m, sd = x.mean, x.std
+    elseif type(x) == "table" and type(x[1]) == "table" then -- normalize{{...}, {...}}
+      m, sd = x[1], x[2]
+    end
     if type(m) ~= "table" or type(sd) ~= "table" then
       error("normalize: expected normalize(x, mean, std) or normalize{mean = {...}, std = {...}}", 2)
     end

@@ -22,7 +22,6 @@
 
 #include "loupe/transforms.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static int l_interpolate(lua_State *L)
@@ -94,9 +93,13 @@ static int l_crop(lua_State *L)
     float fill = (float)luaL_checknumber(L, 7);
     lua_Integer pad_top = luaL_checkinteger(L, 8), pad_left = luaL_checkinteger(L, 9);
     int64_t *off = lua_newuserdatauv(L, sizeof(int64_t) * 2 * (size_t)n, 0);
+    /* offsets beyond +-2^40 select only padding anyway; clamping keeps the arithmetic exact */
+    const int64_t lim = (int64_t)1 << 40;
+    if (pad_top < 0 || pad_top > lim || pad_left < 0 || pad_left > lim)
+        return luaL_error(L, "crop: padding out of range");
     for (int64_t s = 0; s < n; s++) {
-        off[s] = top[s] - pad_top;
-        off[n + s] = left[s] - pad_left;
+        off[s] = (top[s] < -lim ? -lim : top[s] > lim ? lim : top[s]) - pad_top;
+        off[n + s] = (left[s] < -lim ? -lim : left[s] > lim ? lim : left[s]) - pad_left;
     }
     lb_push_tensor(L, op_crop(x, n, off, off + n, h, w, fill));
     return 1;

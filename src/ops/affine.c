@@ -22,7 +22,7 @@
 #include <string.h>
 
 struct affine_ctx {
-    int64_t nplanes, per_sample, h, w;
+    int64_t nplanes, nsamples, per_sample, h, w;
     int64_t nmat;       /* 1 (every sample) or nsamples */
     double *mat;        /* [nmat, 6] */
     float *fill;        /* [per_sample] */
@@ -88,7 +88,7 @@ static inline void taps_at(const struct affine_ctx *c, const double *m, int64_t 
 
 static void affine_forward(const struct affine_ctx *c, float *out, const float *x)
 {
-    int64_t H = c->h, W = c->w, nsamples = c->nplanes / c->per_sample, hw = H * W;
+    int64_t H = c->h, W = c->w, nsamples = c->nsamples, hw = H * W;
     bool nearest = c->mode == INTERP_NEAREST;
     PARALLEL_FOR(c->nplanes * hw > PAR_MIN_ELEMS / 4 && nsamples * H > 1, task, nsamples * H, {
         int64_t s = task / H, i = task % H;
@@ -167,6 +167,7 @@ struct tensor *op_affine(struct tensor *x, int64_t nsamples, int64_t nmat, const
                 (long long)nsamples, (long long)nmat);
         goto fail;
     }
+    c->nsamples = nsamples;
     c->per_sample = c->nplanes / nsamples;
     c->nmat = nmat;
     c->mode = mode;

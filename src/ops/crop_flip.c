@@ -63,6 +63,8 @@ static void crop_apply(const struct crop_ctx *c, float *dst, const float *src, b
         int64_t s = p / c->in.per_sample, top = c->top[s], left = c->left[s];
         /* the columns of the window that fall inside the image */
         int64_t j0 = left < 0 ? -left : 0, j1 = W - left < w ? W - left : w;
+        if (j0 > w)
+            j0 = w;
         if (j1 < j0)
             j1 = j0;
         for (int64_t i = 0; i < h; i++) {

@@ -353,7 +353,7 @@ static int ein_contract(struct ein_operand *a, struct ein_operand *b, const char
     for (const char *c = b->idx; *c; c++)
         if (!strchr(a->idx, *c))
             strncat(bonly, c, 1);
-    char oa[TENSOR_MAXDIM + 1], ob[TENSOR_MAXDIM + 1], res[TENSOR_MAXDIM + 1];
+    char oa[3 * TENSOR_MAXDIM + 1], ob[3 * TENSOR_MAXDIM + 1], res[3 * TENSOR_MAXDIM + 1];
     snprintf(oa, sizeof oa, "%s%s%s", batch, aonly, contr);
     snprintf(ob, sizeof ob, "%s%s%s", batch, contr, bonly);
     snprintf(res, sizeof res, "%s%s%s", batch, aonly, bonly);

@@ -276,6 +276,7 @@ function tests.compose_and_constructors()
   T.close(t(x), expect, 0)
   T.truthy(tostring(t):find("compose{resize({8, 8}), center_crop(6), normalize, function}", 1, true), tostring(t))
   T.close(TF.normalize({0.5, 0.5, 0.5}, {2, 2, 2})(x), TF.normalize(x, {0.5, 0.5, 0.5}, {2, 2, 2}), 0)
+  T.close(TF.normalize{{0.5, 0.5, 0.5}, {2, 2, 2}}(x), TF.normalize(x, {0.5, 0.5, 0.5}, {2, 2, 2}), 0)
   -- a random transform called on a tensor draws once and applies
   loupe.manual_seed(13)
   local a = TF.color_jitter(x, {brightness = 0.5})
@@ -294,6 +295,16 @@ function tests.gradient_through_random_pipeline()
   t(img):sum():backward()
   T.eq(shape(img.grad), "1,3,16,16")
   T.truthy(img.grad:abs():sum():item() > 0, "gradient reaches the image")
+end
+
+function tests.empty_batches()
+  local x = loupe.rand(0, 3, 8, 8)
+  for _, t in ipairs{TF.random_affine{degrees = 10}, TF.color_jitter{brightness = 0.3, hue = 0.1},
+                     TF.gaussian_blur{kernel_size = 3}, TF.random_hflip{}, TF.gaussian_noise{},
+                     TF.hflip} do
+    T.eq(shape(t(x)), "0,3,8,8")
+  end
+  T.eq(shape(TF.random_crop{size = 4, padding = 1}(x)), "0,3,4,4")
 end
 
 function tests.errors()

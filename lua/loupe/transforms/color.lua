@@ -61,6 +61,7 @@ end
 function M.adjust_contrast(x, f)
   local c = check("adjust_contrast", x)
   factor("adjust_contrast", f, 0, math.huge)
+  if x:numel() == 0 then return x:clone() end
   local gray = c == 3 and M.rgb_to_grayscale(x) or x
   -- the mean over each image's last three dims, kept as [..., 1, 1, 1]
   local lead = x:shape()

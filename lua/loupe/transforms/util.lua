@@ -20,8 +20,8 @@ function M.check_image(fn, x, min_dim, what)
 end
 
 -- The samples a transform draws for separately: a batch [N, ..., H, W] (4 or more dims) has
--- N, an image [C, H, W] or [H, W] is one.
-function M.image_samples(x) return x:dim() >= 4 and x:size(1) or 1 end
+-- N, an image [C, H, W] or [H, W] is one. (An empty batch counts as one sample of no planes.)
+function M.image_samples(x) return x:dim() >= 4 and math.max(x:size(1), 1) or 1 end
 
 function M.callable(v)
   if type(v) == "function" then return true end
