@@ -44,6 +44,10 @@ uint64_t rng_below(uint64_t n);
 /* Fill a contiguous float32 tensor in place. */
 int rng_fill_uniform(struct tensor *t, float lo, float hi);
 int rng_fill_normal(struct tensor *t, float mean, float std);
+/* The 2*RNG_NB standard normals of the block whose first pair has counter c (vectorised
+ * float32 Box-Muller); rng_fill_normal and the noise transform are built on it. */
+#define RNG_NB 64
+void rng_normal_block(float *z, uint64_t key, uint64_t c);
 /* Integers in [lo, hi) into an int64 (or float32) contiguous tensor. */
 int rng_fill_randint(struct tensor *t, int64_t lo, int64_t hi);
 /* A permutation of base..base+n-1 (int64). */

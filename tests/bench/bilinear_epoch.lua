@@ -26,13 +26,14 @@ local function worker(reps)
     for _, p in ipairs(m:parameters()) do params[#params + 1] = p end
   end
   local opt = loupe.optim.AdamW(params, {lr = 1e-3, weight_decay = 1.0})
+  local noise = loupe.transforms.gaussian_noise{std = 0.5, p = 1} -- kornia's, as the seed
   for _ = 1, reps do
     local t0 = loupe.clock()
     local perm = loupe.randperm(N)
     for b = 0, N // B - 1 do
       local idx = perm:narrow(1, b * B + 1, B)
       local xb = x:index_select(1, idx)
-      xb = xb + loupe.randn_like(xb) * 0.5
+      xb = noise(xb)
       local loss = F.cross_entropy(head(bil(embed(xb))), y:index_select(1, idx))
       opt:zero_grad()
       loss:backward()

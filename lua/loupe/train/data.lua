@@ -10,7 +10,9 @@
 --     augmentation) cannot change the dataset; or
 --   * an object with a method `ds:loader{batch_size = b, shuffle = s, drop_last = d}` that
 --     returns a Lua iterator (function [, state, control]) of (x, y) batches, for datasets
---     that batch themselves. uint8 batches are converted the same way.
+--     that batch themselves. uint8 batches are converted the same way; float batches must be
+--     new tensors the caller may modify (loupe.data's loader hands out fresh ones), so they
+--     are used as they come.
 -- drop_last leaves out a last, smaller batch (60000 samples in batches of 2048 -> 29 batches).
 local loupe = require "loupe"
 
@@ -75,7 +77,7 @@ function M.batches(ds, n, opts)
       local x, y = f(s, c)
       c = x
       if x == nil then return nil end
-      return M.to_float(x, true), y -- the loader may hand out views of its storage
+      return M.to_float(x, false), y
     end
   end
   local bs, nb = opts.batch_size, M.count(n, opts.batch_size, opts.drop_last)
