@@ -7,12 +7,13 @@
  * over the target once everything is on disk. */
 #include "loupe/safetensors.h"
 
+#include "loupe/atomic_file.h"
+
 #include "loupe/core.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <libgen.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -788,68 +789,18 @@ static int write_stream(FILE *fp, const char *path, const char *hdr, size_t hlen
     return 0;
 }
 
-/* The mode a file created by fopen would get (mkstemp creates 0600). umask can only be read
- * by setting it; the window is a few instructions. */
-static mode_t default_file_mode(void)
-{
-    mode_t m = umask(022);
-    umask(m);
-    return 0666 & ~m;
-}
-
-/* Flushes the directory holding path, so the rename itself survives a crash. Best effort:
- * some file systems refuse fsync on directories. */
-static void sync_dir(const char *path)
-{
-    char *copy = dup_str(path);
-    if (!copy)
-        return;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
-/* Writes to a fresh temporary next to path and renames it over path. */
+/* Writes to a fresh temporary next to path and renames it over path (atomic_file.h). */
 static int write_atomic(const char *path, const char *hdr, size_t hlen, int n,
                         const struct st_item *items)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return err_set("safetensors: out of memory writing '%s'", path);
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        err_set("safetensors: cannot create a temporary file next to '%s': %s", path,
-                strerror(errno));
-        free(tmp);
+    struct atomic_file af;
+    if (af_open(&af, path, "safetensors") < 0)
+        return -1;
+    if (write_stream(af.fp, af.tmp, hdr, hlen, n, items) < 0) {
+        af_abort(&af);
         return -1;
     }
-    fchmod(fd, default_file_mode());
-    FILE *fp = fdopen(fd, "wb");
-    int rc = -1;
-    if (!fp) {
-        err_set("safetensors: cannot open '%s': %s", tmp, strerror(errno));
-        close(fd);
-    } else {
-        rc = write_stream(fp, tmp, hdr, hlen, n, items);
-        if (rc == 0 && (fflush(fp) != 0 || fsync(fileno(fp)) != 0))
-            rc = err_set("safetensors: writing '%s' failed: %s", tmp, strerror(errno));
-        if (fclose(fp) != 0 && rc == 0)
-            rc = err_set("safetensors: writing '%s' failed: %s", tmp, strerror(errno));
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = err_set("safetensors: cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
-    else
-        sync_dir(path);
-    free(tmp);
-    return rc;
+    return af_commit(&af, path, "safetensors");
 }
 
 int st_write(const char *path, int n, const char *const *names, struct tensor *const *tensors,

@@ -46,6 +46,9 @@ int lb_check_shape(lua_State *L, int i, int64_t *shape);
 lua_Number lb_opt_number(lua_State *L, int t, const char *key, lua_Number def);
 lua_Integer lb_opt_integer(lua_State *L, int t, const char *key, lua_Integer def);
 int lb_opt_boolean(lua_State *L, int t, const char *key, int def);
+/* Raises "<fn>: unknown option 'k' (expected one of: ...)" unless the value at t is nil or a
+ * table whose keys are all in `allowed` (NULL-terminated). */
+void lb_check_options(lua_State *L, int t, const char *fn, const char *const *allowed);
 
 /* Registers functions into the loupe table (at -1) / the tensor method table. Each binding
  * file has one of these, called by luaopen_loupe. */

@@ -275,3 +275,34 @@ void lb_add_methods(lua_State *L, const luaL_Reg *fns)
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 2);
 }
+
+/* Raises an error unless the value at t is nil or a table whose keys are all in `allowed`
+ * (NULL-terminated). */
+void lb_check_options(lua_State *L, int t, const char *fn, const char *const *allowed)
+{
+    if (lua_isnoneornil(L, t))
+        return;
+    if (!lua_istable(L, t))
+        luaL_error(L, "%s: expected an options table for argument %d, got %s", fn, t,
+                   luaL_typename(L, t));
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        bool known = false;
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (int i = 0; allowed[i] && !known; i++)
+                known = strcmp(lua_tostring(L, -1), allowed[i]) == 0;
+        if (!known) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (int i = 0; allowed[i]; i++) {
+                luaL_addstring(&b, i ? ", " : "");
+                luaL_addstring(&b, allowed[i]);
+            }
+            luaL_pushresult(&b);
+            const char *key = luaL_tolstring(L, -2, NULL);
+            luaL_error(L, "%s: unknown option '%s' (expected one of: %s)", fn, key,
+                       lua_tostring(L, -2));
+        }
+    }
+}

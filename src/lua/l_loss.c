@@ -16,36 +16,6 @@
 
 #include <string.h>
 
-/* Raises an error unless the value at t is nil or a table whose keys are all in `allowed`
- * (NULL-terminated). */
-static void check_options(lua_State *L, int t, const char *fn, const char *const *allowed)
-{
-    if (lua_isnoneornil(L, t))
-        return;
-    if (!lua_istable(L, t))
-        luaL_error(L, "%s: expected an options table for argument %d, got %s", fn, t,
-                   luaL_typename(L, t));
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        bool known = false;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (int i = 0; allowed[i] && !known; i++)
-                known = strcmp(lua_tostring(L, -1), allowed[i]) == 0;
-        if (!known) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            for (int i = 0; allowed[i]; i++) {
-                luaL_addstring(&b, i ? ", " : "");
-                luaL_addstring(&b, allowed[i]);
-            }
-            luaL_pushresult(&b);
-            const char *key = luaL_tolstring(L, -2, NULL);
-            luaL_error(L, "%s: unknown option '%s' (expected one of: %s)", fn, key,
-                       lua_tostring(L, -2));
-        }
-    }
-}
 
 static enum reduction opt_reduction(lua_State *L, int t, const char *fn)
 {
@@ -87,7 +57,7 @@ static int l_cross_entropy(lua_State *L)
     static const char *const opts[] = {"reduction", "label_smoothing", "weight", NULL};
     const char *fn = "cross_entropy";
     struct tensor *x = lb_check_tensor(L, 1), *t = lb_check_tensor(L, 2);
-    check_options(L, 3, fn, opts);
+    lb_check_options(L, 3, fn, opts);
     enum reduction red = opt_reduction(L, 3, fn);
     double eps = lb_opt_number(L, 3, "label_smoothing", 0);
     struct tensor *w = opt_tensor(L, 3, "weight", fn);
@@ -100,7 +70,7 @@ static int l_nll_loss(lua_State *L)
     static const char *const opts[] = {"reduction", "weight", NULL};
     const char *fn = "nll_loss";
     struct tensor *x = lb_check_tensor(L, 1), *t = lb_check_tensor(L, 2);
-    check_options(L, 3, fn, opts);
+    lb_check_options(L, 3, fn, opts);
     enum reduction red = opt_reduction(L, 3, fn);
     struct tensor *w = opt_tensor(L, 3, "weight", fn);
     lb_push_tensor(L, op_nll_loss(x, t, 1, w, red));
@@ -112,7 +82,7 @@ static int l_mse_loss(lua_State *L)
     static const char *const opts[] = {"reduction", NULL};
     const char *fn = "mse_loss";
     struct tensor *a = lb_check_tensor(L, 1), *b = lb_check_tensor(L, 2);
-    check_options(L, 3, fn, opts);
+    lb_check_options(L, 3, fn, opts);
     lb_push_tensor(L, op_mse_loss(a, b, opt_reduction(L, 3, fn)));
     return 1;
 }
@@ -122,7 +92,7 @@ static int l_bce_with_logits(lua_State *L)
     static const char *const opts[] = {"reduction", "pos_weight", NULL};
     const char *fn = "binary_cross_entropy_with_logits";
     struct tensor *x = lb_check_tensor(L, 1), *y = lb_check_tensor(L, 2);
-    check_options(L, 3, fn, opts);
+    lb_check_options(L, 3, fn, opts);
     enum reduction red = opt_reduction(L, 3, fn);
     struct tensor *pw = opt_tensor(L, 3, "pos_weight", fn);
     lb_push_tensor(L, op_bce_with_logits(x, y, pw, red));
@@ -159,7 +129,7 @@ static int l_sgd_step(lua_State *L)
     struct tensor *p = lb_check_tensor(L, 1), *g = lb_check_tensor(L, 2);
     struct tensor *buf = lua_isnoneornil(L, 3) ? NULL : lb_check_tensor(L, 3);
     luaL_checktype(L, 4, LUA_TTABLE);
-    check_options(L, 4, fn, opts);
+    lb_check_options(L, 4, fn, opts);
     int rc = optim_sgd_step(p, g, buf, req_number(L, 4, "lr", fn),
                             lb_opt_number(L, 4, "momentum", 0), lb_opt_number(L, 4, "dampening", 0),
                             lb_opt_number(L, 4, "weight_decay", 0),
@@ -175,7 +145,7 @@ static int l_adam_step(lua_State *L)
     struct tensor *p = lb_check_tensor(L, 1), *g = lb_check_tensor(L, 2);
     struct tensor *m = lb_check_tensor(L, 3), *v = lb_check_tensor(L, 4);
     luaL_checktype(L, 5, LUA_TTABLE);
-    check_options(L, 5, fn, opts);
+    lb_check_options(L, 5, fn, opts);
     int rc = optim_adam_step(p, g, m, v, req_number(L, 5, "lr", fn),
                              lb_opt_number(L, 5, "beta1", 0.9), lb_opt_number(L, 5, "beta2", 0.999),
                              lb_opt_number(L, 5, "eps", 1e-8),

@@ -25,24 +25,6 @@
 
 /* ---- argument helpers (they may raise, so bindings call them before taking references) ---- */
 
-/* Raises unless the value at t is nil or a table whose string keys are all in `allowed`. */
-static void check_options(lua_State *L, int t, const char *fn, const char *const *allowed)
-{
-    if (lua_isnoneornil(L, t))
-        return;
-    if (!lua_istable(L, t))
-        luaL_error(L, "%s: expected an options table for argument %d, got %s", fn, t,
-                   luaL_typename(L, t));
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        bool known = false;
-        for (int i = 0; allowed[i] && !known && lua_type(L, -1) == LUA_TSTRING; i++)
-            known = strcmp(lua_tostring(L, -1), allowed[i]) == 0;
-        if (!known)
-            luaL_error(L, "%s: unknown option '%s'", fn, luaL_tolstring(L, -1, NULL));
-    }
-}
 
 static int check_int(lua_State *L, int i, const char *fn, const char *what)
 {
@@ -140,7 +122,7 @@ static int l_conv2d(lua_State *L)
     struct tensor *x = lb_check_tensor(L, 1), *w = lb_check_tensor(L, 2);
     int t = lua_istable(L, 3) ? 3 : 4; /* conv2d(x, w, opts) or conv2d(x, w, b, opts) */
     struct tensor *b = t == 4 ? opt_tensor_arg(L, 3, "conv2d") : NULL;
-    check_options(L, t, "conv2d", allowed);
+    lb_check_options(L, t, "conv2d", allowed);
     struct conv2d_params p;
     opt_pair(L, t, "stride", "conv2d", one, p.stride);
     opt_pair(L, t, "dilation", "conv2d", one, p.dilation);
@@ -199,7 +181,7 @@ static int l_batch_norm(lua_State *L)
     if (t > 6)
         return luaL_error(L, "batch_norm: expected an options table for argument 6, got %s",
                           luaL_typename(L, 6));
-    check_options(L, t, "batch_norm", allowed);
+    lb_check_options(L, t, "batch_norm", allowed);
     bool training = lb_opt_boolean(L, t, "training", 0);
     double momentum = lb_opt_number(L, t, "momentum", 0.1);
     double eps = lb_opt_number(L, t, "eps", 1e-5);
@@ -221,7 +203,7 @@ static int pool(lua_State *L, bool is_max)
     struct pool2d_params p;
     luaL_checkany(L, 2);
     check_pair(L, 2, fn, "kernel", p.kernel);
-    check_options(L, 3, fn, is_max ? max_allowed : avg_allowed);
+    lb_check_options(L, 3, fn, is_max ? max_allowed : avg_allowed);
     opt_pair(L, 3, "stride", fn, p.kernel, p.stride);
     opt_pair(L, 3, "padding", fn, zero, p.padding);
     opt_pair(L, 3, "dilation", fn, one, p.dilation);
