@@ -5,16 +5,22 @@
 #   make SANITIZE=1 test  the same under AddressSanitizer + UBSan (build in build-san/)
 #   make bench            benchmarks (programs, not tests)
 #   make deps             installs the Debian packages the build and tests need
+#   make deps WITH_BROWSER=1  also chromium, for the test that renders a report headless
 #   make demo             deps, build, then a short demo script
 #
-# The C core (src/*.c, src/ops/*.c, src/nn/*.c) is compiled once into a static library that is linked
-# into the host (with the bindings and src/host/) and into loupe.so (with the bindings).
+# The C core (src/*.c, src/ops/*.c, src/nn/*.c, src/data/*.c, src/plot/*.c) is compiled once
+# into a static library that is linked into the host (with the bindings and src/host/) and into
+# loupe.so (with the bindings).
 
 DEBIAN_PKGS = gcc make pkg-config liblua5.4-dev lua5.4 libopenblas-openmp-dev liblapacke-dev \
               libpng-dev zlib1g-dev libjpeg-dev libreadline-dev libjson-c-dev libcmocka-dev \
-              libfftw3-dev libcairo2-dev
+              libfftw3-dev libcairo2-dev fonts-dejavu-core
+# The report screenshot test (tests/lua/test_runner.lua) runs when chromium is installed.
+ifeq ($(WITH_BROWSER),1)
+DEBIAN_PKGS += chromium
+endif
 
-PKG = lua5.4 openblas lapacke libpng libjpeg zlib json-c
+PKG = lua5.4 openblas lapacke libpng libjpeg zlib json-c cairo
 CC ?= cc
 ifeq ($(SANITIZE),1)
 BUILD = build-san
@@ -36,7 +42,7 @@ LDLIBS = $(PKG_LIBS) -lm -fopenmp
 LDFLAGS = $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)
 , := ,
 
-CORE_SRC = $(wildcard src/*.c src/ops/*.c src/nn/*.c src/data/*.c)
+CORE_SRC = $(wildcard src/*.c src/ops/*.c src/nn/*.c src/data/*.c src/plot/*.c)
 BIND_SRC = $(wildcard src/lua/*.c)
 HOST_SRC = $(wildcard src/host/*.c)
 CTEST_SRC = $(wildcard tests/c/test_*.c)

@@ -1,4 +1,5 @@
-/* image.c — PNG and JPEG files to and from float32 [C, H, W] tensors (see image.h).
+/* image.c — PNG and JPEG files to float32 [C, H, W] tensors (see image.h; writing is in
+ * image_save.c).
  *
  * The whole file is read into memory first, so both decoders read from a buffer and the
  * only resources alive across their setjmp/longjmp error paths are the library structs and
@@ -9,11 +10,9 @@
  * out-of-memory error instead of exhausting the machine. */
 #include "loupe/image.h"
 
-#include "loupe/atomic_file.h"
 #include "loupe/core.h"
 
 #include <errno.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,115 +319,4 @@ struct tensor *img_load(const char *path, int channels)
     struct tensor *out = to_float(px, channels);
     tensor_release(px);
     return out;
-}
-
-/* ---- PNG writing ---- */
-
-/* uint8 [H, W, C] pixels of t ([H, W] or [C, H, W], float32 or uint8). */
-static struct tensor *to_pixels(const struct tensor *t, int64_t *h, int64_t *w, int64_t *ch)
-{
-    if (t->dtype != DT_FLOAT32 && t->dtype != DT_UINT8) {
-        err_set("image.save: expected a float32 or uint8 tensor, got %s", dtype_name(t->dtype));
-        return NULL;
-    }
-    bool two = t->ndim == 2;
-    if (!two && !(t->ndim == 3 && t->shape[0] >= 1 && t->shape[0] <= 4)) {
-        err_set("image.save: expected an image [H,W] or [C,H,W] with C = 1, 2, 3 or 4, got %s",
-                tshape(t));
-        return NULL;
-    }
-    *ch = two ? 1 : t->shape[0];
-    *h = t->shape[two ? 0 : 1];
-    *w = t->shape[two ? 1 : 2];
-    if (*h < 1 || *w < 1 || *h > PNG_UINT_31_MAX || *w > PNG_UINT_31_MAX) {
-        err_set("image.save: cannot store an image of shape %s", tshape(t));
-        return NULL;
-    }
-    int64_t shape[3] = {*h, *w, *ch};
-    struct tensor *px = tensor_new(DT_UINT8, 3, shape);
-    struct tensor *src = px ? tensor_copy(t) : NULL; /* contiguous [C?, H, W] */
-    if (!src) {
-        tensor_release(px);
-        return NULL;
-    }
-    int64_t hw = *h * *w;
-    uint8_t *o = tensor_u8(px);
-    for (int64_t c = 0; c < *ch; c++) {
-        for (int64_t i = 0; i < hw; i++) {
-            uint8_t v;
-            if (src->dtype == DT_UINT8) {
-                v = tensor_u8(src)[c * hw + i];
-            } else {
-                float f = tensor_f32(src)[c * hw + i] * 255.0f + 0.5f;
-                v = !(f > 0) ? 0 : f >= 255 ? 255 : (uint8_t)f; /* NaN -> 0 */
-            }
-            o[i * *ch + c] = v;
-        }
-    }
-    tensor_release(src);
-    return px;
-}
-
-struct png_write_ctx {
-    char msg[MSG_MAX];
-    png_bytep *rows;
-};
-
-static void png_write_fail(png_structp png, png_const_charp msg)
-{
-    struct png_write_ctx *c = png_get_error_ptr(png);
-    snprintf(c->msg, sizeof c->msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static int png_encode(struct png_write_ctx *c, FILE *fp, const struct tensor *px,
-                      const char *path)
-{
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, png_write_fail,
-                                              png_warn);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        return err_set("image.save: out of memory writing '%s'", path);
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        return err_set("image.save: writing '%s' failed: %s", path, c->msg);
-    }
-    static const int ctypes[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
-                                  PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
-    int64_t h = px->shape[0], rowbytes = px->shape[1] * px->shape[2];
-    png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)px->shape[1], (png_uint_32)h, 8,
-                 ctypes[px->shape[2]], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    for (int64_t y = 0; y < h; y++)
-        c->rows[y] = tensor_u8(px) + y * rowbytes;
-    png_set_rows(png, info, c->rows);
-    png_write_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    png_destroy_write_struct(&png, &info);
-    return 0;
-}
-
-int img_save_png(const struct tensor *t, const char *path)
-{
-    int64_t h, w, ch;
-    struct tensor *px = to_pixels(t, &h, &w, &ch);
-    if (!px)
-        return -1;
-    struct png_write_ctx c = {.rows = malloc(sizeof(png_bytep) * (size_t)h)};
-    struct atomic_file af;
-    int rc = -1;
-    if (!c.rows)
-        err_set("image.save: out of memory writing '%s'", path);
-    else if (af_open(&af, path, "image.save") == 0) {
-        rc = png_encode(&c, af.fp, px, path);
-        if (rc == 0)
-            rc = af_commit(&af, path, "image.save");
-        else
-            af_abort(&af);
-    }
-    free(c.rows);
-    tensor_release(px);
-    return rc;
 }

@@ -64,6 +64,8 @@ void lb_open_nn(lua_State *L);       /* l_nn.c: loupe.functional layers (conv, p
 void lb_open_data(lua_State *L);     /* l_data.c: loupe._data dataset readers */
 void lb_open_batch(lua_State *L);    /* l_batch.c: loupe._batch (the data loader's C side) */
 void lb_open_stimuli(lua_State *L);  /* l_stimuli.c: loupe._stimuli (shapes, contrast, gratings) */
+void lb_open_plot(lua_State *L);     /* l_plot.c: loupe._plot (canvases for lua/loupe/plot) */
+void lb_open_sys(lua_State *L);      /* l_sys.c: isatty, terminal_width, mkdir, write_file */
 
 /* Adds methods to the tensor method table (used by every lb_open_*). */
 void lb_add_methods(lua_State *L, const luaL_Reg *fns);

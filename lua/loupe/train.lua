@@ -14,7 +14,8 @@
 --     checkpoint = "out/run.safetensors", resume = true,
 --     drop_last = false, shuffle = true, seed = 420, val_batch_size = batch_size,
 --     log = true,                   -- false: silent; a function(line, record): yours
---                                   -- (record is nil for the "resumed from" line)
+--                                   -- (record is nil for the "resumed from" line); true on
+--                                   -- a terminal: progress bars (loupe.progress) instead
 --   })
 --
 -- Datasets: fields x (uint8 or float32 [N, ...]) and y (int64 [N], 1-based labels), or a
@@ -36,6 +37,10 @@
 --    lr = (the first group's lr during the epoch, before its scheduler step), time = seconds}
 -- and prints one line per epoch:
 --   epoch 3/20  train/loss 0.1234  train/acc 0.9612  val/loss 0.2345  val/acc 0.9500  12.3s
+-- or, with the default log on a terminal (and LOUPE_PROGRESS not 0), a bar over the epochs
+-- with the last epoch's numbers, and below it a bar over the current epoch's batches:
+--   train/loss: 0.123, train/acc: 0.961, val/loss: 0.234, val/acc: 0.950:  15%|█▌   | 3/20 [...]
+--   epoch 4: loss: 0.118, acc: 0.963:  42%|████▏     | 197/469 [00:05<00:07, 38.10it/s]
 --
 -- Checkpoints (train/checkpoint.lua): with checkpoint = path, after every epoch the model's
 -- state_dict, the optimizer's and scheduler's state, the generator state, the epoch and the
@@ -46,6 +51,7 @@
 local loupe = require "loupe"
 local data = require "loupe.train.data"
 local checkpoint = require "loupe.train.checkpoint"
+local progress = require "loupe.progress"
 
 local M = {}
 
@@ -114,9 +120,12 @@ local function number_of(v, what)
   return v
 end
 
+-- The log function, and whether to draw progress bars (the default log on a terminal; its
+-- lines then go above the bars).
 local function logger(log)
   if log == false then return function() end end
   if log == nil or log == true then
+    if progress.is_terminal(io.stdout) then return progress.write, true end
     return function(line)
       io.stdout:write(line, "\n")
       io.stdout:flush()
@@ -126,15 +135,21 @@ local function logger(log)
   return log
 end
 
-local function format_line(r, epochs, names)
-  local parts = {("epoch %d/%d"):format(r.epoch, epochs)}
+-- The record's numbers in display order: {{"train/loss", v}, {"train/acc", v}, ..., val/...}
+local function fields(r, names)
+  local out = {}
   for _, split in ipairs{"train", "val"} do
     for i = 0, #names do
-      local name = i == 0 and "loss" or names[i]
-      local v = r[split .. "/" .. name]
-      if v ~= nil then parts[#parts + 1] = ("%s/%s %.4f"):format(split, name, v) end
+      local key = split .. "/" .. (i == 0 and "loss" or names[i])
+      if r[key] ~= nil then out[#out + 1] = {key, r[key]} end
     end
   end
+  return out
+end
+
+local function format_line(r, epochs, names)
+  local parts = {("epoch %d/%d"):format(r.epoch, epochs)}
+  for _, f in ipairs(fields(r, names)) do parts[#parts + 1] = ("%s %.4f"):format(f[1], f[2]) end
   parts[#parts + 1] = ("%.1fs"):format(r.time)
   return table.concat(parts, "  ")
 end
@@ -181,6 +196,13 @@ local function train_epoch(model, train_set, n, cfg, epoch)
   local fns, names = cfg.metrics, cfg.metric_names
   local sums, nb = {loss = 0}, 0
   for _, name in ipairs(names) do sums[name] = 0 end
+  local bar <close> = cfg.bars and progress.new{total = cfg.nbatches, leave = false,
+                                                 desc = ("epoch %d"):format(epoch)} or nil
+  local function running() -- the epoch's means so far, formatted only when the bar draws
+    local p = {{"loss", sums.loss / nb}}
+    for _, name in ipairs(names) do p[#p + 1] = {name, sums[name] / nb} end
+    return p
+  end
   for x, y in data.batches(train_set, n, cfg.batches) do
     nb = nb + 1
     if cfg.augment then
@@ -207,6 +229,7 @@ local function train_epoch(model, train_set, n, cfg, epoch)
     cfg.optimizer:step()
     cfg.optimizer:zero_grad()
     if cfg.scheduler and cfg.step_interval then cfg.scheduler:step() end
+    if bar then bar:update(1, running) end
   end
   if nb == 0 then
     error(("fit: no training batches (%s samples, batch_size %d%s)"):format(
@@ -248,7 +271,8 @@ function M.fit(model, train_set, val_set, opts)
     batches = {batch_size = bs, shuffle = opts.shuffle ~= false, drop_last = opts.drop_last == true},
     nbatches = data.count(n, bs, opts.drop_last == true),
   }
-  local log = logger(opts.log)
+  local log, bars = logger(opts.log)
+  cfg.bars = bars
   if opts.seed ~= nil then loupe.manual_seed(opts.seed) end
 
   local history, done = {}, 0
@@ -258,6 +282,7 @@ function M.fit(model, train_set, val_set, opts)
     log(("resumed from %s after epoch %d"):format(opts.checkpoint, done), nil)
   end
   cfg.optimizer:zero_grad()
+  local bar <close> = bars and progress.new{total = epochs, initial = done} or nil
   for epoch = done + 1, epochs do
     local t0 = loupe.clock()
     local lr = cfg.optimizer.param_groups[1].lr
@@ -271,7 +296,7 @@ function M.fit(model, train_set, val_set, opts)
     r.lr = lr
     r.time = loupe.clock() - t0
     history[epoch] = r
-    log(format_line(r, epochs, names), r)
+    if bar then bar:update(1, fields(r, names)) else log(format_line(r, epochs, names), r) end
     if opts.checkpoint then
       run.epoch, run.history = epoch, history
       checkpoint.save(opts.checkpoint, run)

@@ -3,6 +3,7 @@
  *   main.c   entry point: environment, command line, Lua state setup, script and -e runs
  *   call.c   protected calls with a traceback, Ctrl-C handling, error reports
  *   repl.c   the interactive loop (GNU readline, history, multi-line input, completion)
+ *   runner.c `loupe run`: experiments in child processes, the report
  */
 #ifndef LOUPE_HOST_H
 #define LOUPE_HOST_H
@@ -26,6 +27,10 @@ void host_print_error(lua_State *L);
 
 /* The interactive loop; returns when the user ends input (Ctrl-D). */
 void host_repl(lua_State *L);
+
+/* `loupe run ...`: argv[0] is "run", argv0 the program's own argv[0] (for the children). L is
+ * set up as for a script; it writes the report. Returns the exit status. */
+int host_run(lua_State *L, int argc, char **argv, const char *argv0);
 
 /* The version line: "loupe 0.1.0 (Lua 5.4.x)". */
 const char *host_version(void);

@@ -2,6 +2,7 @@
  *
  *   loupe                      REPL on a terminal; otherwise runs stdin as a script
  *   loupe FILE.lua [args]      runs a script; `arg` and `...` as in lua.c
+ *   loupe run [DIR|FILE...]    batch run of experiments with a report (runner.c)
  *   loupe -e CODE ... [-i]     runs code (in order), then the script if any, then the REPL
  *   loupe --version | --help
  *
@@ -67,6 +68,7 @@ static void print_usage(FILE *f, const char *progname)
 {
     fprintf(f,
             "usage: %s [options] [script [args]]\n"
+            "       %s run [DIR|FILE...] [--quick] [--only NAME] [--out DIR]  (see run --help)\n"
             "With no script: a REPL on a terminal, otherwise the script is read from stdin.\n"
             "The REPL starts with the module loaded as the global `loupe`.\n"
             "Options:\n"
@@ -81,8 +83,11 @@ static void print_usage(FILE *f, const char *progname)
             "  LOUPE_THREADS  threads for loupe's OpenMP loops and OpenBLAS\n"
             "  LOUPE_SEED     seed of the random generator\n"
             "  LOUPE_DATA     dataset folder (default ./datasets)\n"
-            "  LOUPE_LUA_PATH folder of loupe's Lua library (default: lua/ next to the program)\n",
-            progname);
+            "  LOUPE_LUA_PATH folder of loupe's Lua library (default: lua/ next to the program)\n"
+            "  LOUPE_OUT      an experiment's output folder (default out/<name>)\n"
+            "  LOUPE_QUICK    1: experiments run in quick mode\n"
+            "  LOUPE_PROGRESS 0: progress bars print plain lines even on a terminal\n",
+            progname, progname);
 }
 
 /* lua.c's collectargs: finds the script and checks the options before anything runs. */
@@ -310,8 +315,13 @@ static int pmain(lua_State *L)
     char **argv = a->argv;
     const char *progname = argv[0] && argv[0][0] ? argv[0] : HOST_NAME;
     struct options o;
+    /* `loupe run`: a file named run is still reachable as `loupe ./run` or `loupe -- run` */
+    bool run_mode = argc > 1 && strcmp(argv[1], "run") == 0;
 
-    collect_args(argc, argv, &o);
+    if (run_mode)
+        o = (struct options){0};
+    else
+        collect_args(argc, argv, &o);
     if (o.bad) {
         if (o.bad[1] == 'e' || o.bad[1] == 'l')
             fprintf(stderr, "%s: '%s' needs an argument\n", HOST_NAME, o.bad);
@@ -341,8 +351,13 @@ static int pmain(lua_State *L)
     lua_pop(L, 1);
     setup_package_path(L);
     setup_os_exit(L);
-    create_arg_table(L, argc, argv, o.script);
+    if (!run_mode)
+        create_arg_table(L, argc, argv, o.script);
     lua_gc(L, LUA_GCRESTART);
+    if (run_mode) {
+        a->exit_code = host_run(L, argc - 1, argv + 1, argv[0]);
+        return 0;
+    }
 
     a->exit_code = EXIT_FAILURE;
     int n_opts = o.script > 0 ? o.script : argc;

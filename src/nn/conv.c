@@ -18,6 +18,7 @@
 #include "loupe/core.h"
 #include "loupe/nn.h"
 #include "nn_util.h"
+#include "winograd.h"
 #include "../strided.h"
 
 #include <cblas.h>
@@ -35,6 +36,7 @@ struct geom {
     int64_t sh, sw, ph, pw, dh, dw;
     int64_t nb; /* images per chunk */
     bool direct; /* 1x1, stride 1, no padding: the input is the column matrix */
+    bool wino;   /* 3x3, stride 1, no dilation, one group, enough channels: winograd.c */
 };
 
 /* ---- im2col / col2im for one channel plane ---- */
@@ -176,6 +178,9 @@ static int conv_geom(struct geom *g, const struct tensor *x, const struct tensor
     g->P = g->OH * g->OW;
     g->K = g->Cg * g->kh * g->kw;
     g->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+    g->wino = g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+              g->G == 1 && wino_suitable(&(struct wino_shape){g->N, g->C, g->H, g->W, g->O,
+                                                              g->ph, g->pw});
     /* images per chunk: enough columns, within the scratch budget (col [K, nb P] plus the
      * scatter buffer [Og, nb P]), at least one */
     int64_t nb = g->P >= COLS_TARGET ? 1 : (COLS_TARGET + g->P - 1) / g->P;
@@ -233,15 +238,23 @@ static int conv_backward(struct ag_node *n, struct tensor *gy, struct tensor **g
         return -1;
     const float *gp = tensor_f32(gc), *xp = tensor_f32(x), *wp = tensor_f32(w);
     struct scratch s = {0};
-    if ((need_x && !(gi[0] = tensor_zeros(DT_FLOAT32, 4, x->shape))) ||
-        (need_w && !(gi[1] = tensor_zeros(DT_FLOAT32, 4, w->shape))) ||
+    /* gx, gw start at zero for the im2col path, which adds into them chunk by chunk */
+    struct tensor *(*make)(enum dtype, int, const int64_t *) = g->wino ? tensor_new : tensor_zeros;
+    if ((need_x && !(gi[0] = make(DT_FLOAT32, 4, x->shape))) ||
+        (need_w && !(gi[1] = make(DT_FLOAT32, 4, w->shape))) ||
         (need_b && !(gi[2] = tensor_new(DT_FLOAT32, 1, &g->O))) ||
-        scratch_get(&s, g, !(g->direct && g->nb == 1))) {
+        (!g->wino && scratch_get(&s, g, !(g->direct && g->nb == 1)))) {
         tensor_release(gc);
         return -1; /* the caller releases what was made */
     }
+    if (g->wino && (need_x || need_w) &&
+        wino_backward(need_x ? tensor_f32(gi[0]) : NULL, need_w ? tensor_f32(gi[1]) : NULL, gp,
+                      xp, wp, &(struct wino_shape){g->N, g->C, g->H, g->W, g->O, g->ph, g->pw}) < 0) {
+        tensor_release(gc);
+        return -1;
+    }
     int64_t ld = g->nb * g->P;
-    for (int64_t n0 = 0; n0 < g->N && (need_x || need_w); n0 += g->nb) {
+    for (int64_t n0 = 0; n0 < g->N && (need_x || need_w) && !g->wino; n0 += g->nb) {
         int64_t nb = g->N - n0 < g->nb ? g->N - n0 : g->nb, cols = nb * g->P;
         for (int64_t gr = 0; gr < g->G; gr++) {
             /* gy of this group and chunk as [Og, cols] with row stride ldg */
@@ -321,7 +334,10 @@ struct tensor *op_conv2d(struct tensor *x, struct tensor *w, struct tensor *b,
     struct tensor *y = wc && (bc || !b) ? tensor_new(DT_FLOAT32, 4, shape) : NULL;
     struct geom *ctx = y ? malloc(sizeof *ctx) : NULL;
     struct scratch s = {0};
-    if (!ctx || scratch_get(&s, &g, !g.direct || g.nb > 1)) {
+    if (!ctx || (!g.wino && scratch_get(&s, &g, !g.direct || g.nb > 1)) ||
+        (g.wino && wino_forward(tensor_f32(y), tensor_f32(xc), tensor_f32(wc),
+                                bc ? tensor_f32(bc) : NULL,
+                                &(struct wino_shape){g.N, g.C, g.H, g.W, g.O, g.ph, g.pw}) < 0)) {
         if (y && !ctx)
             err_set("conv2d: out of memory");
         free(ctx);
@@ -335,7 +351,7 @@ struct tensor *op_conv2d(struct tensor *x, struct tensor *w, struct tensor *b,
     const float *xp = tensor_f32(xc), *wp = tensor_f32(wc), *bp = bc ? tensor_f32(bc) : NULL;
     float *yp = tensor_f32(y);
     int64_t ld = g.nb * g.P;
-    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
+    for (int64_t n0 = 0; n0 < g.N && !g.wino; n0 += g.nb) {
         int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb, cols = nb * g.P;
         for (int64_t gr = 0; gr < g.G; gr++) {
             const float *colp = s.col, *wg = wp + gr * g.Og * g.K;

@@ -141,13 +141,17 @@ print(arg[-1] ~= nil)
   os.execute("rm -rf " .. q(d))
 end
 
-function T.run_is_just_a_script_name()
-  -- `loupe run` is reserved for a later batch runner; today "run" is an ordinary script name
+function T.run_is_the_batch_runner_and_a_script_named_run_stays_reachable()
+  -- `loupe run` is the batch runner (test_runner.lua); a script file named run is still
+  -- run as `loupe ./run` or `loupe -- run`
   local d = tmpdir()
   writefile(d .. "/run", "print('ran', ...)\n")
-  local out, _, code = sh(("cd %s && %s run x"):format(q(d), q(abs_host())))
+  local out, err, code = sh(("cd %s && %s run x"):format(q(d), q(abs_host())))
+  eq(code, 2, "exit status")
+  has(err, "loupe run: 'x': No such file or directory")
+  out, _, code = sh(("(cd %s && %s ./run x && %s -- run y)"):format(q(d), q(abs_host()), q(abs_host())))
   eq(code, 0, "exit status")
-  eq(out, "ran\tx\n")
+  eq(out, "ran\tx\nran\ty\n")
   os.execute("rm -rf " .. q(d))
 end
 
