@@ -164,10 +164,20 @@ int ag_check_inplace(const char *op, const struct tensor *t)
 /* ---- backward pass ---- */
 
 /* Adds g into *acc (creating it as a private copy the first time). */
+/* Whether nothing else can see g: the first gradient can then become the accumulator itself
+ * (later ones are added into it in place) instead of being copied (copies were 3% of a
+ * ResNet-18 training step). A shared tensor or storage, a view or a graph node rules it out. */
+static bool exclusive(const struct tensor *g)
+{
+    return g->refcount == 1 && g->storage->refcount == 1 && g->offset == 0 && !g->grad_fn &&
+           !g->requires_grad && tensor_is_contiguous(g) &&
+           g->storage->nbytes == (size_t)tensor_numel(g) * dtype_size(g->dtype);
+}
+
 static int accumulate(struct tensor **acc, struct tensor *g)
 {
     if (!*acc) {
-        *acc = tensor_copy(g);
+        *acc = exclusive(g) ? tensor_retain(g) : tensor_copy(g);
         return *acc ? 0 : -1;
     }
     return op_binary_(BIN_ADD, *acc, g);

@@ -13,7 +13,11 @@
  * Backward, per chunk and group: gw_g += gy_g col^T (im2col recomputed, only if the weight
  * needs a gradient), gcol = w_g^T gy_g then col2im into gx (only if the input needs one),
  * gb = sums of gy over images and positions. Scratch buffers come from core_alloc, whose
- * cache of large blocks hands the same memory back on the next call. */
+ * cache of large blocks hands the same memory back on the next call.
+ *
+ * 3x3 kernels with stride 1, no dilation, one group and at least 64 channels in and out go
+ * to winograd.c instead (forward, input and weight gradients; the bias gradient stays here):
+ * about 2x faster on ResNet's 3x3 layers. */
 #include "loupe/autograd.h"
 #include "loupe/core.h"
 #include "loupe/nn.h"
@@ -128,6 +132,11 @@ static void chunk_cols(float *col, float *x, int64_t n0, int64_t nb, int64_t gr,
 
 /* ---- geometry and checks ---- */
 
+static struct wino_shape wino_shape_of(const struct geom *g)
+{
+    return (struct wino_shape){g->N, g->C, g->H, g->W, g->O, g->ph, g->pw};
+}
+
 static int conv_geom(struct geom *g, const struct tensor *x, const struct tensor *w,
                      const struct tensor *b, const struct conv2d_params *p)
 {
@@ -178,9 +187,9 @@ static int conv_geom(struct geom *g, const struct tensor *x, const struct tensor
     g->P = g->OH * g->OW;
     g->K = g->Cg * g->kh * g->kw;
     g->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+    struct wino_shape ws = wino_shape_of(g);
     g->wino = g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
-              g->G == 1 && wino_suitable(&(struct wino_shape){g->N, g->C, g->H, g->W, g->O,
-                                                              g->ph, g->pw});
+              g->G == 1 && wino_suitable(&ws);
     /* images per chunk: enough columns, within the scratch budget (col [K, nb P] plus the
      * scatter buffer [Og, nb P]), at least one */
     int64_t nb = g->P >= COLS_TARGET ? 1 : (COLS_TARGET + g->P - 1) / g->P;
@@ -247,9 +256,10 @@ static int conv_backward(struct ag_node *n, struct tensor *gy, struct tensor **g
         tensor_release(gc);
         return -1; /* the caller releases what was made */
     }
+    struct wino_shape ws = wino_shape_of(g);
     if (g->wino && (need_x || need_w) &&
         wino_backward(need_x ? tensor_f32(gi[0]) : NULL, need_w ? tensor_f32(gi[1]) : NULL, gp,
-                      xp, wp, &(struct wino_shape){g->N, g->C, g->H, g->W, g->O, g->ph, g->pw}) < 0) {
+                      xp, wp, &ws) < 0) {
         tensor_release(gc);
         return -1;
     }
@@ -334,10 +344,10 @@ struct tensor *op_conv2d(struct tensor *x, struct tensor *w, struct tensor *b,
     struct tensor *y = wc && (bc || !b) ? tensor_new(DT_FLOAT32, 4, shape) : NULL;
     struct geom *ctx = y ? malloc(sizeof *ctx) : NULL;
     struct scratch s = {0};
+    struct wino_shape ws = wino_shape_of(&g);
     if (!ctx || (!g.wino && scratch_get(&s, &g, !g.direct || g.nb > 1)) ||
         (g.wino && wino_forward(tensor_f32(y), tensor_f32(xc), tensor_f32(wc),
-                                bc ? tensor_f32(bc) : NULL,
-                                &(struct wino_shape){g.N, g.C, g.H, g.W, g.O, g.ph, g.pw}) < 0)) {
+                                bc ? tensor_f32(bc) : NULL, &ws) < 0)) {
         if (y && !ctx)
             err_set("conv2d: out of memory");
         free(ctx);

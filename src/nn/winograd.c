@@ -1,25 +1,30 @@
-/* winograd.c — 3x3 stride-1 convolution as Winograd F(4x4, 3x3) (Lavin & Gray 2015).
+/* winograd.c — 3x3 stride-1 convolution as Winograd F(2x2, 3x3) (Lavin & Gray 2015).
  *
- * Each 4x4 block of outputs comes from a 6x6 tile of the (zero-padded) input d and the kernel g:
+ * Each 2x2 block of outputs comes from a 4x4 tile of the (zero-padded) input d and the kernel g:
  *     y = A^T [ (G g G^T) ⊙ (B^T d B) ] A
- * Summed over input channels, the product at each of the 36 tile positions ξ is a matrix
- * product: M_ξ [T, O] = V_ξ [T, C] · U_ξ^T for T tiles, U_ξ [O, C]. A convolution is thus 36
- * sgemms doing 36 multiply-adds per 16 outputs and input channel where im2col's one sgemm does
- * 144: 4x fewer. The tile transforms work on blocks of LANES channels at once (one vector per
+ * Summed over input channels, the product at each of the 16 tile positions ξ is a matrix
+ * product: M_ξ [T, O] = V_ξ [T, C] · U_ξ^T for T tiles, U_ξ [O, C]. A convolution is thus 16
+ * sgemms doing 16 multiply-adds per 4 outputs and input channel where im2col's one sgemm does
+ * 36: 2.25x fewer. The tile transforms work on blocks of LANES channels at once (one vector per
  * tile value): each block of a few image rows is first transposed to [row][column][lane], so
  * that every step of a transform is a plain vector operation whatever the image size (7x7
- * maps have just 2x2 tiles, too few to vectorise across).
+ * maps have just 4x4 tiles, too few to vectorise across).
  *
  * Backward is the adjoint of every step: gM = A gy A^T per tile, gU_ξ = gM_ξ^T V_ξ summed over
  * tiles (then gw = G^T gU G), and gV_ξ = gM_ξ U_ξ (then gx = Σ over tiles of B gV B^T,
  * overlapping tiles adding up).
  *
- * Layouts: U [36][O][C]; V [36][T][Cp] and M [36][T][Op] with channels padded to a multiple
+ * Layouts: U [16][O][C]; V [16][T][Cp] and M [16][T][Op] with channels padded to a multiple
  * of LANES (Cp, Op) and the tiles t of a chunk of images in order (image, tile row, tile
  * column). Images are processed in chunks so that V and M stay within SCRATCH_BYTES. The
  * sgemms run one after another, each threaded by OpenBLAS; the transforms run under OpenMP
- * between them. Accuracy: the transforms' constants (up to 8, and 1/6, 1/24) cost some float32
- * roundings more than im2col: relative errors of a few 1e-6 instead of a few 1e-7. */
+ * between them.
+ *
+ * Why F(2x2) and not F(4x4, 3x3) (6x6 tiles, 4x fewer multiplications, measured ~15% faster
+ * on a ResNet-18 step): F(4x4)'s transform constants (up to 8, and 1/6, 1/24) amplify float32
+ * rounding to relative errors of 3e-6 to 1.4e-5 on ResNet's shapes, and outputs near zero
+ * missed PyTorch's float64 results by more than the 1e-5 the layer tests allow. F(2x2)'s
+ * constants are 0, ±1 and ±1/2: errors within 2x of im2col's (a few 1e-7). */
 #include "winograd.h"
 
 #include "loupe/core.h"
@@ -29,16 +34,24 @@
 #include <omp.h>
 #include <string.h>
 
-#define NPOS 36  /* tile positions */
-#define LANES 16 /* channels transformed together: one AVX-512 vector */
-#define SCRATCH_BYTES ((int64_t)64 << 20)
+#define TM 2           /* outputs per tile side */
+#define TN (TM + 2)    /* inputs per tile side */
+#define NPOS (TN * TN) /* tile positions */
+#define LANES 16       /* channels transformed together: one AVX-512 vector */
+/* V + M per chunk. Measured on ResNet-18's shapes (batch 16, 2 threads): 32 MB beats 8 and 16
+ * (small sgemms) and 64 and 128 (more misses in the transforms) by 5-15%. */
+#define SCRATCH_BYTES ((int64_t)32 << 20)
+/* Below this many input or output channels im2col wins: K = C is too short for the sgemms
+ * (measured: 64 -> 64 channels at 16x16, batch 64, 20% faster; 32 -> 32 at 32x32 35% slower;
+ * 16 -> 16 3x slower). */
+#define MIN_CHANNELS 64
 
 struct wgeom {
     int64_t N, C, H, W, O, ph, pw, OH, OW;
     int64_t TH, TW, TPI; /* tile rows, tile columns, tiles per image */
     int64_t Cp, Op;      /* C and O rounded up to a multiple of LANES */
     int64_t nb;          /* images per chunk */
-    int64_t bw;          /* band row length in floats: (4 TW + 2) columns of LANES */
+    int64_t bw;          /* band row length in floats: (TM TW + 2) columns of LANES */
     int64_t kstride;     /* floats between the kernels of two input channels (9) */
 };
 
@@ -50,12 +63,12 @@ static void geom_of(struct wgeom *g, const struct wino_shape *s)
                         .pw = s->pw, .kstride = 9};
     g->OH = s->H + 2 * s->ph - 2;
     g->OW = s->W + 2 * s->pw - 2;
-    g->TH = (g->OH + 3) / 4;
-    g->TW = (g->OW + 3) / 4;
+    g->TH = (g->OH + TM - 1) / TM;
+    g->TW = (g->OW + TM - 1) / TM;
     g->TPI = g->TH * g->TW;
     g->Cp = round_lanes(g->C);
     g->Op = round_lanes(g->O);
-    g->bw = (4 * g->TW + 2) * LANES;
+    g->bw = (TM * g->TW + 2) * LANES;
     int64_t per_image = NPOS * (g->Cp + g->Op) * g->TPI * (int64_t)sizeof(float);
     int64_t nb = SCRATCH_BYTES / per_image;
     nb = nb < 1 ? 1 : nb > g->N ? g->N : nb;
@@ -66,7 +79,8 @@ static void geom_of(struct wgeom *g, const struct wino_shape *s)
 bool wino_suitable(const struct wino_shape *s)
 {
     struct wgeom g;
-    if (s->C < 16 || s->O < 16 || s->N < 1 || s->H + 2 * s->ph < 3 || s->W + 2 * s->pw < 3)
+    if (s->C < MIN_CHANNELS || s->O < MIN_CHANNELS || s->N < 1 || s->H + 2 * s->ph < 3 ||
+        s->W + 2 * s->pw < 3)
         return false;
     geom_of(&g, s);
     int64_t T = g.nb * g.TPI;
@@ -74,97 +88,83 @@ bool wino_suitable(const struct wino_shape *s)
            NPOS * g.Op * T <= 0x7fffffff;
 }
 
-/* ---- the three 1-D transforms and their adjoints, on 6 (or 4) values ---- */
+/* ---- the 1-D transforms and their adjoints ----
+ *   B^T = [1  0 -1  0]    G = [ 1    0    0 ]    A^T = [1  1  1  0]
+ *         [0  1  1  0]        [1/2  1/2  1/2]          [0  1 -1 -1]
+ *         [0 -1  1  0]        [1/2 -1/2  1/2]
+ *         [0  1  0 -1]        [ 0    0    1 ]                                                */
 
-/* B^T d: the input transform of 6 values. */
-#define BT6(d, o)                                                                            \
+/* B^T d: 4 inputs to 4 tile values. */
+#define BT4(d, o)                                                                            \
     do {                                                                                     \
-        o[0] = 4 * d[0] - 5 * d[2] + d[4];                                                   \
-        o[1] = -4 * (d[1] + d[2]) + d[3] + d[4];                                             \
-        o[2] = 4 * (d[1] - d[2]) - d[3] + d[4];                                              \
-        o[3] = 2 * (d[3] - d[1]) - d[2] + d[4];                                              \
-        o[4] = 2 * (d[1] - d[3]) - d[2] + d[4];                                              \
-        o[5] = 4 * d[1] - 5 * d[3] + d[5];                                                   \
+        o[0] = d[0] - d[2];                                                                  \
+        o[1] = d[1] + d[2];                                                                  \
+        o[2] = d[2] - d[1];                                                                  \
+        o[3] = d[1] - d[3];                                                                  \
     } while (0)
-
-/* B v: the adjoint of BT6. */
-#define B6(v, o)                                                                             \
+/* B v: the adjoint of BT4. */
+#define B4(v, o)                                                                             \
     do {                                                                                     \
-        o[0] = 4 * v[0];                                                                     \
-        o[1] = 4 * (v[2] - v[1] + v[5]) + 2 * (v[4] - v[3]);                                 \
-        o[2] = -5 * v[0] - 4 * (v[1] + v[2]) - v[3] - v[4];                                  \
-        o[3] = v[1] - v[2] + 2 * (v[3] - v[4]) - 5 * v[5];                                   \
-        o[4] = v[0] + v[1] + v[2] + v[3] + v[4];                                             \
-        o[5] = v[5];                                                                         \
+        o[0] = v[0];                                                                         \
+        o[1] = v[1] - v[2] + v[3];                                                           \
+        o[2] = v[1] + v[2] - v[0];                                                           \
+        o[3] = -v[3];                                                                        \
     } while (0)
-
-/* A^T m: 6 products to 4 outputs. */
-#define AT4(m, o)                                                                            \
+/* A^T m: 4 products to 2 outputs. */
+#define AT2(m, o)                                                                            \
     do {                                                                                     \
-        float p12 = m[1] + m[2], n12 = m[1] - m[2], p34 = m[3] + m[4], n34 = m[3] - m[4];    \
-        o[0] = m[0] + p12 + p34;                                                             \
-        o[1] = n12 + 2 * n34;                                                                \
-        o[2] = p12 + 4 * p34;                                                                \
-        o[3] = n12 + 8 * n34 + m[5];                                                         \
+        o[0] = m[0] + m[1] + m[2];                                                           \
+        o[1] = m[1] - m[2] - m[3];                                                           \
     } while (0)
-
-/* A y: the adjoint of AT4, 4 output gradients to 6. */
-#define A6(y, o)                                                                             \
+/* A y: the adjoint of AT2, 2 output gradients to 4. */
+#define A4(y, o)                                                                             \
     do {                                                                                     \
-        float p02 = y[0] + y[2], p13 = y[1] + y[3];                                          \
-        float q02 = y[0] + 4 * y[2], q13 = 2 * y[1] + 8 * y[3];                              \
         o[0] = y[0];                                                                         \
-        o[1] = p02 + p13;                                                                    \
-        o[2] = p02 - p13;                                                                    \
-        o[3] = q02 + q13;                                                                    \
-        o[4] = q02 - q13;                                                                    \
-        o[5] = y[3];                                                                         \
+        o[1] = y[0] + y[1];                                                                  \
+        o[2] = y[0] - y[1];                                                                  \
+        o[3] = -y[1];                                                                        \
     } while (0)
-
-/* G k: the kernel transform of 3 values. */
-#define G6(k, o)                                                                             \
+/* G k: the kernel transform of 3 taps. */
+#define G4(k, o)                                                                             \
     do {                                                                                     \
-        o[0] = k[0] * 0.25f;                                                                 \
-        o[1] = (k[0] + k[1] + k[2]) * (-1.0f / 6);                                           \
-        o[2] = (k[0] - k[1] + k[2]) * (-1.0f / 6);                                           \
-        o[3] = k[0] * (1.0f / 24) + k[1] * (1.0f / 12) + k[2] * (1.0f / 6);                  \
-        o[4] = k[0] * (1.0f / 24) - k[1] * (1.0f / 12) + k[2] * (1.0f / 6);                  \
-        o[5] = k[2];                                                                         \
+        o[0] = k[0];                                                                         \
+        o[1] = (k[0] + k[1] + k[2]) * 0.5f;                                                  \
+        o[2] = (k[0] - k[1] + k[2]) * 0.5f;                                                  \
+        o[3] = k[2];                                                                         \
     } while (0)
-
-/* G^T u: the adjoint of G6. */
+/* G^T u: the adjoint of G4. */
 #define GT3(u, o)                                                                            \
     do {                                                                                     \
-        o[0] = u[0] * 0.25f - (u[1] + u[2]) * (1.0f / 6) + (u[3] + u[4]) * (1.0f / 24);      \
-        o[1] = (u[2] - u[1]) * (1.0f / 6) + (u[3] - u[4]) * (1.0f / 12);                     \
-        o[2] = (u[3] + u[4] - u[1] - u[2]) * (1.0f / 6) + u[5];                              \
+        o[0] = u[0] + (u[1] + u[2]) * 0.5f;                                                  \
+        o[1] = (u[1] - u[2]) * 0.5f;                                                         \
+        o[2] = (u[1] + u[2]) * 0.5f + u[3];                                                  \
     } while (0)
 
 /* ---- weights ---- */
 
-/* Uo[ξ OC + c] = (G w[c] G^T)[i][j], ξ = 6 i + j, for the C kernels of one output channel,
+/* Uo[ξ OC + c] = (G w[c] G^T)[i][j], ξ = TN i + j, for the C kernels of one output channel,
  * w[c] at wo + c ks. (ks is 9 but passed at run time: with a constant stride 9 GCC finds an
  * interleaving group it cannot vectorise, with a variable one it gathers.) */
 static void weights_fwd_row(float *restrict Uo, const float *restrict wo, int64_t C, int64_t OC,
                             int64_t ks)
 {
     _Pragma("GCC ivdep") for (int64_t c = 0; c < C; c++) {
-        float k[9], col[3], t[18], row[3], u[6];
+        float k[9], col[3], t[3 * TN], row[3], u[TN];
         _Pragma("GCC unroll 9") for (int q = 0; q < 9; q++)
             k[q] = wo[c * ks + q];
-        _Pragma("GCC unroll 3") for (int b = 0; b < 3; b++) { /* t[6 b ..]: G times column b */
+        _Pragma("GCC unroll 3") for (int b = 0; b < 3; b++) { /* t[TN b ..]: G times column b */
             col[0] = k[b];
             col[1] = k[3 + b];
             col[2] = k[6 + b];
-            G6(col, (t + 6 * b));
+            G4(col, (t + TN * b));
         }
-        _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++) {
+        _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++) {
             row[0] = t[i];
-            row[1] = t[6 + i];
-            row[2] = t[12 + i];
-            G6(row, u);
-            _Pragma("GCC unroll 6") for (int j = 0; j < 6; j++)
-                Uo[(i * 6 + j) * OC + c] = u[j];
+            row[1] = t[TN + i];
+            row[2] = t[2 * TN + i];
+            G4(row, u);
+            _Pragma("GCC unroll 4") for (int j = 0; j < TN; j++)
+                Uo[(i * TN + j) * OC + c] = u[j];
         }
     }
 }
@@ -183,15 +183,15 @@ static void weights_adj(float *gw, const float *gU, const struct wgeom *g)
     int64_t OC = g->O * g->C;
     PARALLEL_FOR(OC * NPOS > PAR_MIN_ELEMS, o, g->O, {
         _Pragma("omp simd") for (int64_t c = 0; c < g->C; c++) {
-            float t[6][3], u[6], r[3];
-            _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++) { /* t[i] = row i of gU times G */
-                _Pragma("GCC unroll 6") for (int j = 0; j < 6; j++)
-                    u[j] = gU[(i * 6 + j) * OC + o * g->C + c];
+            float t[TN][3], u[TN], r[3];
+            _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++) { /* t[i] = row i of gU times G */
+                _Pragma("GCC unroll 4") for (int j = 0; j < TN; j++)
+                    u[j] = gU[(i * TN + j) * OC + o * g->C + c];
                 GT3(u, t[i]);
             }
             float *k = gw + (o * g->C + c) * 9;
-            _Pragma("GCC unroll 6") for (int b = 0; b < 3; b++) {
-                _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++)
+            _Pragma("GCC unroll 4") for (int b = 0; b < 3; b++) {
+                _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++)
                     u[i] = t[i][b];
                 GT3(u, r);
                 k[b] = r[0];
@@ -206,100 +206,100 @@ static void weights_adj(float *gw, const float *gU, const struct wgeom *g)
  * Tile values are vectors of LANES floats: d[r rs + s LANES + l] is row r, column s, lane l of
  * a band; transformed values go to out[ξ os + l]. */
 
-/* out[ξ] = (B^T d B)[ξ] for the 6x6 tile d. */
+/* out[ξ] = (B^T d B)[ξ] for the TN x TN tile d. */
 static void tile_in(float *restrict out, int64_t os, const float *restrict d, int64_t rs)
 {
-    float t[6][6][LANES]; /* t[k][r]: row r times B */
-    for (int r = 0; r < 6; r++)
+    float t[TN][TN][LANES]; /* t[k][r]: row r times B */
+    for (int r = 0; r < TN; r++)
         for (int l = 0; l < LANES; l++) {
-            float v[6], o[6];
-            _Pragma("GCC unroll 6") for (int s = 0; s < 6; s++)
+            float v[TN], o[TN];
+            _Pragma("GCC unroll 4") for (int s = 0; s < TN; s++)
                 v[s] = d[r * rs + s * LANES + l];
-            BT6(v, o);
-            _Pragma("GCC unroll 6") for (int k = 0; k < 6; k++)
+            BT4(v, o);
+            _Pragma("GCC unroll 4") for (int k = 0; k < TN; k++)
                 t[k][r][l] = o[k];
         }
-    for (int k = 0; k < 6; k++)
+    for (int k = 0; k < TN; k++)
         for (int l = 0; l < LANES; l++) {
-            float v[6], o[6];
-            _Pragma("GCC unroll 6") for (int r = 0; r < 6; r++)
+            float v[TN], o[TN];
+            _Pragma("GCC unroll 4") for (int r = 0; r < TN; r++)
                 v[r] = t[k][r][l];
-            BT6(v, o);
-            _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++)
-                out[(6 * i + k) * os + l] = o[i];
+            BT4(v, o);
+            _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++)
+                out[(TN * i + k) * os + l] = o[i];
         }
 }
 
-/* d += B g B^T for the 6x6 tile gradient g[ξ] (the adjoint of tile_in). */
+/* d += B g B^T for the tile gradient g[ξ] (the adjoint of tile_in). */
 static void tile_in_adj(float *restrict d, int64_t rs, const float *restrict g, int64_t os)
 {
-    float t[6][6][LANES]; /* t[k][r]: column k of B g */
-    for (int k = 0; k < 6; k++)
+    float t[TN][TN][LANES]; /* t[k][r]: column k of B g */
+    for (int k = 0; k < TN; k++)
         for (int l = 0; l < LANES; l++) {
-            float v[6], o[6];
-            _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++)
-                v[i] = g[(6 * i + k) * os + l];
-            B6(v, o);
-            _Pragma("GCC unroll 6") for (int r = 0; r < 6; r++)
+            float v[TN], o[TN];
+            _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++)
+                v[i] = g[(TN * i + k) * os + l];
+            B4(v, o);
+            _Pragma("GCC unroll 4") for (int r = 0; r < TN; r++)
                 t[k][r][l] = o[r];
         }
-    for (int r = 0; r < 6; r++)
+    for (int r = 0; r < TN; r++)
         for (int l = 0; l < LANES; l++) {
-            float v[6], o[6];
-            _Pragma("GCC unroll 6") for (int k = 0; k < 6; k++)
+            float v[TN], o[TN];
+            _Pragma("GCC unroll 4") for (int k = 0; k < TN; k++)
                 v[k] = t[k][r][l];
-            B6(v, o);
-            _Pragma("GCC unroll 6") for (int s = 0; s < 6; s++)
+            B4(v, o);
+            _Pragma("GCC unroll 4") for (int s = 0; s < TN; s++)
                 d[r * rs + s * LANES + l] += o[s];
         }
 }
 
-/* y (4x4) = A^T m A + bias for the tile products m[ξ]. */
+/* y (TM x TM) = A^T m A + bias for the tile products m[ξ]. */
 static void tile_out(float *restrict y, int64_t rs, const float *restrict m, int64_t os,
                      const float *restrict bias)
 {
-    float t[6][4][LANES]; /* t[k][a]: row a of A^T m */
-    for (int k = 0; k < 6; k++)
+    float t[TN][TM][LANES]; /* t[k][a]: row a of A^T m */
+    for (int k = 0; k < TN; k++)
         for (int l = 0; l < LANES; l++) {
-            float v[6], o[4];
-            _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++)
-                v[i] = m[(6 * i + k) * os + l];
-            AT4(v, o);
-            _Pragma("GCC unroll 4") for (int a = 0; a < 4; a++)
+            float v[TN], o[TM];
+            _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++)
+                v[i] = m[(TN * i + k) * os + l];
+            AT2(v, o);
+            _Pragma("GCC unroll 4") for (int a = 0; a < TM; a++)
                 t[k][a][l] = o[a];
         }
-    for (int a = 0; a < 4; a++)
+    for (int a = 0; a < TM; a++)
         for (int l = 0; l < LANES; l++) {
-            float v[6], o[4];
-            _Pragma("GCC unroll 6") for (int k = 0; k < 6; k++)
+            float v[TN], o[TM];
+            _Pragma("GCC unroll 4") for (int k = 0; k < TN; k++)
                 v[k] = t[k][a][l];
-            AT4(v, o);
-            _Pragma("GCC unroll 4") for (int b = 0; b < 4; b++)
+            AT2(v, o);
+            _Pragma("GCC unroll 4") for (int b = 0; b < TM; b++)
                 y[a * rs + b * LANES + l] = o[b] + bias[l];
         }
 }
 
-/* gm[ξ] = (A gy A^T)[ξ] for the 4x4 output gradient gy (the adjoint of tile_out). */
+/* gm[ξ] = (A gy A^T)[ξ] for the TM x TM output gradient gy (the adjoint of tile_out). */
 static void tile_out_adj(float *restrict gm, int64_t os, const float *restrict gy, int64_t rs)
 {
-    float t[6][4][LANES]; /* t[k][a]: row a of gy times A^T */
-    for (int a = 0; a < 4; a++)
+    float t[TN][TM][LANES]; /* t[k][a]: row a of gy times A^T */
+    for (int a = 0; a < TM; a++)
         for (int l = 0; l < LANES; l++) {
-            float v[4], o[6];
-            _Pragma("GCC unroll 4") for (int b = 0; b < 4; b++)
+            float v[TM], o[TN];
+            _Pragma("GCC unroll 4") for (int b = 0; b < TM; b++)
                 v[b] = gy[a * rs + b * LANES + l];
-            A6(v, o);
-            _Pragma("GCC unroll 6") for (int k = 0; k < 6; k++)
+            A4(v, o);
+            _Pragma("GCC unroll 4") for (int k = 0; k < TN; k++)
                 t[k][a][l] = o[k];
         }
-    for (int k = 0; k < 6; k++)
+    for (int k = 0; k < TN; k++)
         for (int l = 0; l < LANES; l++) {
-            float v[4], o[6];
-            _Pragma("GCC unroll 4") for (int a = 0; a < 4; a++)
+            float v[TM], o[TN];
+            _Pragma("GCC unroll 4") for (int a = 0; a < TM; a++)
                 v[a] = t[k][a][l];
-            A6(v, o);
-            _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++)
-                gm[(6 * i + k) * os + l] = o[i];
+            A4(v, o);
+            _Pragma("GCC unroll 4") for (int i = 0; i < TN; i++)
+                gm[(TN * i + k) * os + l] = o[i];
         }
 }
 
@@ -341,16 +341,16 @@ static void band_flush(float *restrict x, int64_t hh, int64_t ww, int64_t h, int
 static void input_block(float *V, int64_t vs, const float *x, int64_t nc, const struct wgeom *g,
                         float *band)
 {
-    int64_t cols = 4 * g->TW + 2, rs = g->bw;
+    int64_t cols = TM * g->TW + 2, rs = g->bw;
     for (int64_t th = 0; th < g->TH; th++) {
-        /* padded rows 4 th .. 4 th + 5; the first two are the last two of the previous band */
+        /* padded rows TM th .. TM th + TM + 1; the first two are the last two of the previous */
         int r0 = th == 0 ? 0 : 2;
         if (th > 0)
-            memcpy(band, band + 4 * rs, sizeof(float) * (size_t)(2 * rs));
-        for (int r = r0; r < 6; r++)
-            band_fill(band + r * rs, cols, x, g->H, g->W, 4 * th - g->ph + r, nc, g->pw);
+            memcpy(band, band + TM * rs, sizeof(float) * (size_t)(2 * rs));
+        for (int r = r0; r < TN; r++)
+            band_fill(band + r * rs, cols, x, g->H, g->W, TM * th - g->ph + r, nc, g->pw);
         for (int64_t tw = 0; tw < g->TW; tw++)
-            tile_in(V + (th * g->TW + tw) * g->Cp, vs, band + 4 * tw * LANES, rs);
+            tile_in(V + (th * g->TW + tw) * g->Cp, vs, band + TM * tw * LANES, rs);
     }
 }
 
@@ -359,16 +359,16 @@ static void input_block_adj(float *gx, const float *gV, int64_t vs, int64_t nc,
                             const struct wgeom *g, float *band)
 {
     int64_t rs = g->bw;
-    memset(band, 0, sizeof(float) * (size_t)(6 * rs));
+    memset(band, 0, sizeof(float) * (size_t)(TN * rs));
     for (int64_t th = 0; th <= g->TH; th++) {
         if (th < g->TH)
             for (int64_t tw = 0; tw < g->TW; tw++)
-                tile_in_adj(band + 4 * tw * LANES, rs, gV + (th * g->TW + tw) * g->Cp, vs);
-        /* padded rows 4 th .. 4 th + 3 are complete (4 th, 4 th + 1 after the last tile row) */
-        for (int r = 0; r < (th < g->TH ? 4 : 2); r++)
-            band_flush(gx, g->H, g->W, 4 * th - g->ph + r, nc, band + r * rs, g->pw);
-        memcpy(band, band + 4 * rs, sizeof(float) * (size_t)(2 * rs));
-        memset(band + 2 * rs, 0, sizeof(float) * (size_t)(4 * rs));
+                tile_in_adj(band + TM * tw * LANES, rs, gV + (th * g->TW + tw) * g->Cp, vs);
+        /* padded rows TM th .. TM th + TM - 1 are complete (two more after the last tile row) */
+        for (int r = 0; r < (th < g->TH ? TM : 2); r++)
+            band_flush(gx, g->H, g->W, TM * th - g->ph + r, nc, band + r * rs, g->pw);
+        memcpy(band, band + TM * rs, sizeof(float) * (size_t)(2 * rs));
+        memset(band + 2 * rs, 0, sizeof(float) * (size_t)(TM * rs));
     }
 }
 
@@ -376,12 +376,12 @@ static void input_block_adj(float *gx, const float *gV, int64_t vs, int64_t nc,
 static void output_block(float *y, const float *M, int64_t ms, const float *bias, int64_t nc,
                          const struct wgeom *g, float *band)
 {
-    int64_t rs = 4 * g->TW * LANES;
+    int64_t rs = TM * g->TW * LANES;
     for (int64_t th = 0; th < g->TH; th++) {
         for (int64_t tw = 0; tw < g->TW; tw++)
-            tile_out(band + 4 * tw * LANES, rs, M + (th * g->TW + tw) * g->Op, ms, bias);
-        for (int a = 0; a < 4; a++)
-            band_flush(y, g->OH, g->OW, 4 * th + a, nc, band + a * rs, 0);
+            tile_out(band + TM * tw * LANES, rs, M + (th * g->TW + tw) * g->Op, ms, bias);
+        for (int a = 0; a < TM; a++)
+            band_flush(y, g->OH, g->OW, TM * th + a, nc, band + a * rs, 0);
     }
 }
 
@@ -389,12 +389,12 @@ static void output_block(float *y, const float *M, int64_t ms, const float *bias
 static void output_block_adj(float *gM, int64_t ms, const float *gy, int64_t nc,
                              const struct wgeom *g, float *band)
 {
-    int64_t cols = 4 * g->TW, rs = cols * LANES;
+    int64_t cols = TM * g->TW, rs = cols * LANES;
     for (int64_t th = 0; th < g->TH; th++) {
-        for (int a = 0; a < 4; a++)
-            band_fill(band + a * rs, cols, gy, g->OH, g->OW, 4 * th + a, nc, 0);
+        for (int a = 0; a < TM; a++)
+            band_fill(band + a * rs, cols, gy, g->OH, g->OW, TM * th + a, nc, 0);
         for (int64_t tw = 0; tw < g->TW; tw++)
-            tile_out_adj(gM + (th * g->TW + tw) * g->Op, ms, band + 4 * tw * LANES, rs);
+            tile_out_adj(gM + (th * g->TW + tw) * g->Op, ms, band + TM * tw * LANES, rs);
     }
 }
 
@@ -403,7 +403,7 @@ static void output_block_adj(float *gM, int64_t ms, const float *gy, int64_t nc,
 enum pass { IN_FWD, IN_ADJ, OUT_FWD, OUT_ADJ };
 
 /* One transform over images n0 .. n0 + nb - 1 of the tensor t ([N, chans, plane]); buf is V
- * or M of the chunk ([36][nb TPI][chans rounded up]). */
+ * or M of the chunk ([NPOS][nb TPI][chans rounded up]). */
 static void run_pass(enum pass p, float *t, float *buf, const float *bias, int64_t n0,
                      int64_t nb, const struct wgeom *g, float *bands)
 {
@@ -415,7 +415,7 @@ static void run_pass(enum pass p, float *t, float *buf, const float *bias, int64
         int64_t i = task / blocks, c0 = task % blocks * LANES;
         int64_t nc = chans - c0 < LANES ? chans - c0 : LANES;
         float *tp = t + ((n0 + i) * chans + c0) * plane, *bp = buf + i * g->TPI * cp + c0;
-        float *band = bands + omp_get_thread_num() * 6 * g->bw;
+        float *band = bands + omp_get_thread_num() * TN * g->bw;
         float bias_l[LANES] = {0};
         switch (p) {
         case IN_FWD: input_block(bp, stride, tp, nc, g, band); break;
@@ -432,7 +432,7 @@ static void run_pass(enum pass p, float *t, float *buf, const float *bias, int64
 
 /* All scratch in one core_alloc block (its cache of large blocks hands the same memory back
  * on the next call; separate blocks under a megabyte would come from malloc, fresh pages each
- * time): U or gU [36][O][C] (two of them in backward), V, M, and a band per thread. */
+ * time): U or gU [NPOS][O][C] (both in backward), V, M, and a band per thread. */
 struct wscratch {
     float *U, *gU, *V, *M, *bands;
     float *base;
@@ -443,7 +443,7 @@ static int scratch_get(struct wscratch *s, const struct wgeom *g, int nU)
 {
     int64_t T = g->nb * g->TPI, at = 0;
     int64_t sizes[4] = {NPOS * g->O * g->C, NPOS * T * g->Cp, NPOS * T * g->Op,
-                        omp_get_max_threads() * 6 * g->bw};
+                        omp_get_max_threads() * TN * g->bw};
     int64_t off[5];
     for (int i = 0; i < 4; i++) { /* 64-byte aligned segments: U, V, M, bands, then gU */
         off[i] = at;

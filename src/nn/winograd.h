@@ -1,4 +1,4 @@
-/* winograd.h — 3x3, stride-1 convolution by Winograd's F(4x4, 3x3) (src/nn/winograd.c), used
+/* winograd.h — 3x3, stride-1 convolution by Winograd's F(2x2, 3x3) (src/nn/winograd.c), used
  * by conv.c for the shapes where it beats im2col + sgemm (not part of the API). */
 #ifndef LOUPE_WINOGRAD_H
 #define LOUPE_WINOGRAD_H

@@ -397,6 +397,24 @@ static void unary_apply(int op, float lo, float hi, struct tensor *o, const stru
     });
 }
 
+/* ReLU's gradient g·(x > 0) in one pass over contiguous g and x (as compare, convert and
+ * multiply it took three passes and two temporaries: 3% of a ResNet-18 training step). */
+static struct tensor *relu_grad(const struct tensor *g, const struct tensor *x)
+{
+    struct tensor *o = tensor_new(DT_FLOAT32, x->ndim, x->shape);
+    if (!o)
+        return NULL;
+    const float *gp = tensor_f32(g), *xp = tensor_f32(x);
+    float *op = tensor_f32(o);
+    int64_t n = tensor_numel(x), chunk = 16384, tasks = (n + chunk - 1) / chunk;
+    PARALLEL_FOR(n > PAR_MIN_ELEMS, t, tasks, {
+        int64_t lo = t * chunk, hi = lo + chunk < n ? lo + chunk : n;
+        _Pragma("omp simd") for (int64_t i = lo; i < hi; i++)
+            op[i] = gp[i] * (xp[i] > 0 ? 1.0f : 0.0f);
+    });
+    return o;
+}
+
 static int unary_backward(struct ag_node *n, struct tensor *g, struct tensor **gi)
 {
     /* saved[0] is the input x, saved[1] the output y where the derivative uses it */
@@ -436,6 +454,10 @@ static int unary_backward(struct ag_node *n, struct tensor *g, struct tensor **g
         d = t ? op_mul(y, t) : NULL;
         break;
     case UN_RELU: {
+        if (tensor_is_contiguous(g) && tensor_is_contiguous(x)) {
+            gi[0] = relu_grad(g, x);
+            return gi[0] ? 0 : -1;
+        }
         struct tensor *m = op_compare_scalar(CMP_GT, x, 0.0);
         d = m ? op_to_dtype(m, DT_FLOAT32) : NULL;
         tensor_release(m);
