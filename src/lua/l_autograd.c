@@ -36,18 +36,18 @@ static int m_backward(lua_State *L)
         return lb_fail(L);
     if (!retain && t->grad_fn) {
         /* The graph is spent: let its memory go now (a loop that keeps every loss would
-         * otherwise keep every graph), leaving a released stub with the same name, so that
+         * otherwise keep every graph), leaving an empty, released node with the same name, so that
          * grad_fn() still answers and a second backward reports "trying to backward through
          * the graph a second time" rather than "does not require grad". */
-        struct ag_node *stub = calloc(1, sizeof *stub);
-        if (stub) {
-            stub->refcount = 1;
-            stub->name = t->grad_fn->name;
-            stub->released = true;
+        struct ag_node *spent = calloc(1, sizeof *spent);
+        if (spent) {
+            spent->refcount = 1;
+            spent->name = t->grad_fn->name;
+            spent->released = true;
         }
         ag_node_release(t->grad_fn);
-        t->grad_fn = stub;
-        t->requires_grad = stub != NULL;
+        t->grad_fn = spent;
+        t->requires_grad = spent != NULL;
     }
     return 0;
 }

@@ -91,21 +91,9 @@ case("adaptive_max_nonsquare", function(x) return F.adaptive_max_pool2d(x, {3, 2
 
 -- ---- the fixture ----
 
-local ok_load, fixture = pcall(loupe.load, FIXTURE)
-local fixture_cases = {} -- name -> {ins = {...}, outs = {...}, grads = {...}, w = tensor}
-if ok_load then
-  for key, t in pairs(fixture) do
-    local name, what = key:match("^(.-)%.([%w]+)$")
-    local c = fixture_cases[name] or {ins = {}, outs = {}, grads = {}}
-    fixture_cases[name] = c
-    local k = tonumber(what:match("%d+$") or "1")
-    if what:match("^in%d+$") then c.ins[k] = t
-    elseif what:match("^out%d*$") then c.outs[k] = t
-    elseif what:match("^grad%d+$") then c.grads[k] = t
-    elseif what == "w" then c.w = t
-    else error("unexpected fixture entry " .. key) end
-  end
-end
+local fixture_cases, load_err = T.load_cases(FIXTURE)
+local ok_load = fixture_cases ~= nil
+fixture_cases = fixture_cases or {}
 
 local function count(t)
   local n = 0
@@ -114,7 +102,7 @@ local function count(t)
 end
 
 local function run_case(name)
-  assert(ok_load, "cannot load " .. FIXTURE .. ": " .. tostring(fixture))
+  assert(ok_load, "cannot load " .. FIXTURE .. ": " .. tostring(load_err))
   local ref = fixture_cases[name]
   assert(ref, "case " .. name .. " is missing from " .. FIXTURE .. " (rerun gen_torch_layers.py)")
   local ins = {}
@@ -145,7 +133,7 @@ for name in pairs(cases) do
 end
 
 tests.fixture_and_cases_agree = function()
-  assert(ok_load, "cannot load " .. FIXTURE .. ": " .. tostring(fixture))
+  assert(ok_load, "cannot load " .. FIXTURE .. ": " .. tostring(load_err))
   local missing = {}
   for name in pairs(fixture_cases) do
     if not cases[name] then missing[#missing + 1] = name .. " (no Lua case)" end

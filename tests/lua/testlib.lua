@@ -44,4 +44,25 @@ function M.raises(fn, pattern)
   end
 end
 
+-- Reads a reference fixture written by tests/fixtures/gen_torch_*.py, whose tensors are named
+-- "<case>.in<k>", "<case>.out[<k>]", "<case>.grad<k>" and "<case>.w". Returns
+-- case -> {ins = {...}, outs = {...}, grads = {...}, w = tensor}, or nil and the load error.
+function M.load_cases(path)
+  local ok, fixture = pcall(loupe.load, path)
+  if not ok then return nil, fixture end
+  local cases = {}
+  for key, t in pairs(fixture) do
+    local name, what = key:match("^(.-)%.([%w]+)$")
+    local c = cases[name] or {ins = {}, outs = {}, grads = {}}
+    cases[name] = c
+    local k = tonumber(what:match("%d+$") or "1")
+    if what:match("^in%d+$") then c.ins[k] = t
+    elseif what:match("^out%d*$") then c.outs[k] = t
+    elseif what:match("^grad%d+$") then c.grads[k] = t
+    elseif what == "w" then c.w = t
+    else error("unexpected fixture entry " .. key .. " in " .. path) end
+  end
+  return cases
+end
+
 return M
