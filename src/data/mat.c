@@ -385,7 +385,7 @@ static int parse_matrix(struct src *s, uint64_t left)
 {
     struct mat_ctx *m = s->m;
     if (left == 0)
-        return 0; /* an empty placeholder array, as MATLAB writes inside structs */
+        return 0; /* an empty array element, as MATLAB writes inside structs */
     struct sub e;
     unsigned char flags[8];
     if (sub_tag(s, &left, &e, NULL, "the array flags") < 0)

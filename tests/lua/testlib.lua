@@ -65,4 +65,65 @@ function M.load_cases(path)
   return cases
 end
 
+-- The tests of a reference fixture: one per case of `cases` (name -> function of the
+-- fixture's inputs), comparing the outputs, and the gradients of sum(out[1] * w) with respect
+-- to the inputs, with the PyTorch values within `tol`; plus a test that the fixture and the
+-- case table name the same cases. opts: prefix (of the test names), tol, generator (the
+-- script that writes the fixture, for the message when a case is missing).
+function M.reference_tests(path, cases, opts)
+  local fixture_cases, load_err = M.load_cases(path)
+  local function check_loaded()
+    assert(fixture_cases, "cannot load " .. path .. ": " .. tostring(load_err))
+  end
+  local function count(t)
+    local n = 0
+    for _ in pairs(t) do n = n + 1 end
+    return n
+  end
+  local function run_case(name)
+    check_loaded()
+    local ref = fixture_cases[name]
+    assert(ref, "case " .. name .. " is missing from " .. path .. " (rerun " .. opts.generator .. ")")
+    local ins = {}
+    for k = 1, #ref.ins do
+      local x = ref.ins[k]:clone() -- fresh leaves: the fixture's tensors stay untouched
+      if ref.grads[k] then x:requires_grad_() end
+      ins[k] = x
+    end
+    local outs = table.pack(cases[name](table.unpack(ins, 1, #ref.ins)))
+    M.eq(outs.n, count(ref.outs), name .. ": number of outputs")
+    for j = 1, outs.n do
+      M.eq(outs[j]:dtype(), ref.outs[j]:dtype(), name .. ": dtype of output " .. j)
+      M.close(outs[j], ref.outs[j], opts.tol, name .. ": output " .. j)
+    end
+    if ref.w then
+      M.truthy(outs[1].requires_grad, name .. ": output does not require grad")
+      local loss = (outs[1] * ref.w):sum()
+      loss:backward()
+      for k, g in pairs(ref.grads) do
+        M.truthy(ins[k].grad, name .. ": no gradient for input " .. k)
+        M.close(ins[k].grad, g, opts.tol, name .. ": gradient of input " .. k)
+      end
+    end
+  end
+
+  local tests = {}
+  for name in pairs(cases) do
+    tests[opts.prefix .. name] = function() run_case(name) end
+  end
+  tests.fixture_and_cases_agree = function()
+    check_loaded()
+    local missing = {}
+    for name in pairs(fixture_cases) do
+      if not cases[name] then missing[#missing + 1] = name .. " (no Lua case)" end
+    end
+    for name in pairs(cases) do
+      if not fixture_cases[name] then missing[#missing + 1] = name .. " (not in the fixture)" end
+    end
+    table.sort(missing)
+    if #missing > 0 then error("cases out of step: " .. table.concat(missing, ", ")) end
+  end
+  return tests
+end
+
 return M
