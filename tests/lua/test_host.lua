@@ -77,7 +77,7 @@ local function repl(input, home)
   local own_home = not home
   home = home or tmpdir()
   local out, err, code = sh(("HOME=%s TERM=dumb timeout 60 script -qec %s /dev/null <%s")
-    :format(q(home), q(q(host)), q(inp)))
+    :format(q(home), q("exec " .. q(host)), q(inp)))
   os.remove(inp)
   if own_home then os.execute("rm -rf " .. q(home)) end
   out = out:gsub("\r", ""):gsub("\27%[%?2004[hl]", "")
@@ -306,13 +306,15 @@ end
 
 function T.repl_ctrl_c()
   -- Ctrl-C at the prompt drops the line; Ctrl-C during a computation stops it and the
-  -- REPL continues. Timed input: the sleeps let the host start and the loop begin.
+  -- REPL continues. Timed input: the sleeps let the host start and the loop begin. `exec`:
+  -- script(1) runs the command through $SHELL, and a shell left waiting in the terminal's
+  -- process group (dash) would die of the Ctrl-C itself.
   need_tool("script")
   need_tool("timeout")
   local home = tmpdir()
   local cmd = ([[(sleep 2; printf 'abc'; sleep 0.5; printf '\003'; sleep 0.5; printf 'while true do end\n';
     sleep 2; printf '\003'; sleep 1; printf '=6*7\n\004') |
-    HOME=%s TERM=dumb timeout 60 script -qec %s /dev/null]]):format(q(home), q(q(host)))
+    HOME=%s TERM=dumb timeout 60 script -qec %s /dev/null]]):format(q(home), q("exec " .. q(host)))
   local out, _, code = sh(cmd)
   out = out:gsub("\r", ""):gsub("\27%[%?2004[hl]", "")
   eq(code, 0, "exit status (124 means the loop was not interrupted)\n" .. out)

@@ -281,7 +281,7 @@ function tests.fit_bar_on_a_terminal()
   end
   local script = tmpfile(FIT_SCRIPT)
   -- a wide terminal, so the four metrics are not cut
-  local cmd = ("script -qfec %s /dev/null"):format(q(("stty cols 200; %s %s"):format(q(host), q(script))))
+  local cmd = ("script -qfec %s /dev/null"):format(q(("stty cols 200; exec %s %s"):format(q(host), q(script))))
   local out, code = run(cmd)
   local plain = run("LOUPE_PROGRESS=0 " .. cmd)
   os.remove(script)
