@@ -5,6 +5,7 @@
 #   make SANITIZE=1 test  the same under AddressSanitizer + UBSan (build in build-san/)
 #   make bench            benchmarks (programs, not tests)
 #   make deps             installs the Debian packages the build and tests need
+#   make data             fetches MNIST and Fashion-MNIST into datasets/ (if missing)
 #   make deps WITH_BROWSER=1  also chromium, for the test that renders a report headless
 #   make demo             deps, build, then a short demo script
 #
@@ -55,7 +56,7 @@ CTESTS = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BENCHES = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 CORE_LIB = $(BUILD)/libloupe.a
 
-.PHONY: all test ctest luatest bench deps demo clean
+.PHONY: all test ctest luatest bench deps data demo clean
 all: $(HOST) $(MODULE)
 
 $(BUILD)/%.o: %.c $(wildcard include/loupe/*.h) $(wildcard src/*.h src/*/*.h)
@@ -84,7 +85,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB)
 
 # Tests: every C test binary, then the Lua suite through the host; tests/summary.sh adds
 # up the counts and prints the closing line.
-test: $(HOST) $(MODULE) $(CTESTS)
+test: $(HOST) $(MODULE) $(CTESTS) data
 	@LOUPE=./$(HOST) MODULE=./$(MODULE) SANITIZE=$(SANITIZE) sh tests/run_all.sh $(CTESTS)
 
 bench: $(HOST) $(BENCHES)
@@ -102,7 +103,11 @@ deps:
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "all Debian packages present"; fi
 
-demo: deps all
+# The default data (the experiments and the tests need it): skipped when already there.
+data:
+	@datasets/fetch mnist && datasets/fetch fashion-mnist
+
+demo: deps all data
 	./$(HOST) lua/demo.lua
 
 clean:

@@ -66,6 +66,7 @@ void lb_open_batch(lua_State *L);    /* l_batch.c: loupe._batch (the data loader
 void lb_open_stimuli(lua_State *L);  /* l_stimuli.c: loupe._stimuli (shapes, contrast, gratings) */
 void lb_open_plot(lua_State *L);     /* l_plot.c: loupe._plot (canvases for lua/loupe/plot) */
 void lb_open_sys(lua_State *L);      /* l_sys.c: isatty, terminal_width, mkdir, write_file */
+void lb_open_linalg(lua_State *L);   /* l_linalg.c: loupe.linalg (eigh, svd, pca) */
 
 /* Adds methods to the tensor method table (used by every lb_open_*). */
 void lb_add_methods(lua_State *L, const luaL_Reg *fns);

@@ -114,6 +114,7 @@ int luaopen_loupe(lua_State *L)
     lb_open_stimuli(L);
     lb_open_plot(L);
     lb_open_sys(L);
+    lb_open_linalg(L);
 
     const char *seed = getenv("LOUPE_SEED");
     rng_seed(seed ? strtoull(seed, NULL, 10) : 0);

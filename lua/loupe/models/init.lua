@@ -7,8 +7,10 @@
 --   local body = model:truncate(8)       -- Sequential(*list(model.children())[:8])
 --   local net = loupe.nn.Sequential(body, loupe.models.heads.fastai_head(512, 10))
 --   model.fc = loupe.nn.Linear(512, 10)  -- assigning a child replaces it in place
+--   local bil = loupe.models.bilinear_mlp{d_hidden = 512, seed = 420}  -- models/bilinear.lua
 local resnet = require "loupe.models.resnet"
 local squeezenet = require "loupe.models.squeezenet"
+local bilinear = require "loupe.models.bilinear"
 
 return {
   ResNet = resnet.ResNet,
@@ -21,5 +23,7 @@ return {
   Fire = squeezenet.Fire,
   squeezenet1_0 = squeezenet.squeezenet1_0,
   squeezenet1_1 = squeezenet.squeezenet1_1,
+  BilinearMLP = bilinear.BilinearMLP,
+  bilinear_mlp = bilinear.bilinear_mlp,
   heads = require "loupe.models.heads",
 }

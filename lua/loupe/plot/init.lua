@@ -11,12 +11,13 @@
 -- Files: figure.lua (the page and its grid), panel.lua (what a panel shows and its options),
 -- axes.lua and raster.lua (drawing x-y and image panels), legend.lua, ticks.lua, style.lua
 -- (sizes, colours), and one file per composite: eigenspectrum.lua, facets.lua,
--- embedding.lua, curve.lua. The drawing primitives are C (loupe._plot, src/plot/).
+-- embedding.lua, curve.lua, history.lua. The drawing primitives are C (loupe._plot, src/plot/).
 local M = {}
 
 M.figure = require("loupe.plot.figure").new
 
-local COMPOSITES = {eigenspectrum = true, facets = true, embedding = true, curve = true}
+local COMPOSITES = {eigenspectrum = true, facets = true, embedding = true, curve = true,
+                    history = true}
 
 return setmetatable(M, {__index = function(t, k)
   if COMPOSITES[k] then

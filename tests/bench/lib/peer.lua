@@ -13,40 +13,68 @@ local function median(xs)
 end
 M.median = median
 
--- Runs cmd, returns every number printed after `key` and the max_rss_kb line's value.
+-- Every number printed after `key` in out.
+local function values(out, key)
+  local vs = {}
+  for v in out:gmatch(key .. " ([%d%.]+)") do vs[#vs + 1] = tonumber(v) end
+  return vs
+end
+
+-- Runs cmd, returns every number printed after `key`, the max_rss_kb line's value and the
+-- whole output.
 local function run(cmd, key)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("a")
   p:close()
-  local times = {}
-  for v in out:gmatch(key .. " ([%d%.]+)") do times[#times + 1] = tonumber(v) end
+  local times = values(out, key)
   if #times == 0 then error("benchmark command failed: " .. cmd .. "\n" .. out) end
-  return times, tonumber(out:match("max_rss_kb (%d+)"))
+  return times, tonumber(out:match("max_rss_kb (%d+)")), out
+end
+
+-- Appends every value of each `extra` key printed in out to into[key].
+local function collect(into, out, extra)
+  for _, key in ipairs(extra or {}) do
+    into[key] = into[key] or {}
+    for _, v in ipairs(values(out, key)) do table.insert(into[key], v) end
+  end
+end
+
+local function report_extra(name, who, got, extra)
+  for _, key in ipairs(extra or {}) do
+    local m = median(got[key] or {})
+    if m then print(("%s: %s median %s %.4f over %d runs"):format(name, who, key, m, #got[key])) end
+  end
 end
 
 function M.torch_available()
   return os.execute("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") == true
 end
 
--- opts: name, key (e.g. "epoch_seconds"), loupe_cmd, torch_cmd, rounds
+-- opts: name, key (e.g. "epoch_seconds"), loupe_cmd, torch_cmd, rounds, extra (other keys
+-- both print, e.g. {"val_acc"}, whose medians are reported too)
 function M.compare(opts)
   local lt, tt, lrss, trss = {}, {}, 0, 0
+  local lx, tx = {}, {}
   local have_torch = M.torch_available()
   for _ = 1, opts.rounds or 3 do
-    local t, rss = run(opts.loupe_cmd, opts.key)
+    local t, rss, out = run(opts.loupe_cmd, opts.key)
     for _, v in ipairs(t) do lt[#lt + 1] = v end
     lrss = math.max(lrss, rss or 0)
+    collect(lx, out, opts.extra)
     if have_torch then
-      t, rss = run("OMP_WAIT_POLICY=passive " .. opts.torch_cmd, opts.key)
+      t, rss, out = run("OMP_WAIT_POLICY=passive " .. opts.torch_cmd, opts.key)
       for _, v in ipairs(t) do tt[#tt + 1] = v end
       trss = math.max(trss, rss or 0)
+      collect(tx, out, opts.extra)
     end
   end
   local ml = median(lt)
   print(("%s: loupe median %.3f s over %d runs, peak RSS %.0f MB"):format(opts.name, ml, #lt, lrss / 1024))
+  report_extra(opts.name, "loupe", lx, opts.extra)
   if have_torch then
     local mt = median(tt)
     print(("%s: PyTorch median %.3f s over %d runs, peak RSS %.0f MB"):format(opts.name, mt, #tt, trss / 1024))
+    report_extra(opts.name, "PyTorch", tx, opts.extra)
     print(("%s: loupe / PyTorch time ratio %.2f (below 1 = loupe faster); RSS ratio %.2f"):format(
       opts.name, ml / mt, lrss / trss))
   else
