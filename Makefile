@@ -7,7 +7,7 @@
 #   make deps             installs the Debian packages the build and tests need
 #   make data             fetches MNIST and Fashion-MNIST into datasets/ (if missing)
 #   make deps WITH_BROWSER=1  also chromium, for the test that renders a report headless
-#   make demo             deps, build, then a short demo script
+#   make demo             deps, build, data, a short tour, then every experiment and its report
 #
 # The C core (src/*.c, src/ops/*.c, src/nn/*.c, src/data/*.c, src/plot/*.c) is compiled once
 # into a static library that is linked into the host (with the bindings and src/host/) and into
@@ -107,8 +107,11 @@ deps:
 data:
 	@datasets/fetch mnist && datasets/fetch fashion-mnist
 
+# The demo: a short tour of the tensor API, then every experiment (QUICK=1: in --quick mode),
+# leaving the report in out/run-<date>/index.html.
 demo: deps all data
 	./$(HOST) lua/demo.lua
+	./$(HOST) run experiments $(if $(QUICK),--quick)
 
 clean:
 	rm -rf build build-san loupe loupe.so

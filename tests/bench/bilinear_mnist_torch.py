@@ -5,6 +5,7 @@ ICLR 2025): model, training loop and eigendecomposition, on MNIST, Fashion-MNIST
 Usage (Debian's python3-torch 1.13; stdlib only besides torch):
   OMP_WAIT_POLICY=passive /usr/bin/python3 tests/bench/bilinear_mnist_torch.py \
       --task mnist|fashion_mnist|similarity --epochs N --threads T [--data datasets] [--quiet]
+      [--seed S]
 OMP_WAIT_POLICY=passive must be set by the caller: libgomp reads it at start-up, and without it
 idle OpenMP threads spin and steal the CPU from whatever runs beside (the loupe side of a
 comparison, or the Python interpreter itself).
@@ -202,9 +203,12 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default="datasets")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--seed", type=int, help="instead of the configuration's seed")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = CONFIGS[args.task]
+    cfg = dict(CONFIGS[args.task])
+    if args.seed is not None:
+        cfg["seed"] = args.seed
 
     folder = os.path.join(args.data, cfg["folder"])
     train = load_split(folder, "train")

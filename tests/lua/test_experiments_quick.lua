@@ -1,9 +1,12 @@
 -- test_experiments_quick.lua — every experiment in experiments/ end to end in --quick mode,
 -- through the batch runner (`loupe run experiments --quick`), as a user would run them: each
 -- must succeed, write its figures as real PNGs and a metrics.json whose numbers are sane.
--- Needs MNIST and Fashion-MNIST (`make test` fetches them with `make data`).
+-- Needs MNIST and Fashion-MNIST (`make test` fetches them with `make data`). The CIFAR-10
+-- variants of the eigenvectors experiment run on a small synthetic CIFAR-10 folder (the real
+-- one cannot be fetched here): the pipeline, not the learning, is what they check.
 local loupe = require "loupe"
 local T = require "testlib"
+local F = require "data_fixtures"
 local json = loupe.json
 
 local host = os.getenv("LOUPE") or "./loupe"
@@ -105,6 +108,52 @@ function tests.ground_truth_outputs()
   end
   T.truthy(m.pattern_rank >= 1)
   for _, f in ipairs{"target.png", "spectrum.png", "training.png"} do png("ground_truth", f) end
+end
+
+-- A CIFAR-10 binary folder under root with n records per batch file (labels cycling 0..9).
+local function fake_cifar10(root, n)
+  local dir = root .. "/cifar-10-batches-bin"
+  F.mkdir(dir)
+  for b = 1, 6 do
+    local labels = {}
+    for i = 1, n do labels[i] = {(b + i) % 10} end
+    F.write(dir .. "/" .. (b <= 5 and ("data_batch_%d.bin"):format(b) or "test_batch.bin"),
+            F.cifar(labels, F.pattern({n, 3, 32, 32}, b)))
+  end
+  F.write(dir .. "/batches.meta.txt", "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n")
+end
+
+function tests.eigenvectors_on_cifar10_variants_and_a_missing_dataset()
+  local root, out = F.tmpdir(), F.tmpdir()
+  fake_cifar10(root, 40)
+  local p = io.popen(("LOUPE_DATA=%s LOUPE_OUT=%s %s experiments/eigenvectors.lua --quick --epochs 2 " ..
+    "--d_hidden 16 --batch_size 32 --datasets cifar10_rgb,cifar10_dogship_gray,svhn 2>&1")
+    :format(q(root), q(out), q(host)))
+  local log = p:read("a")
+  T.truthy(p:close(), "a missing dataset is not an error\n" .. log)
+  local m = json.decode(readfile(out .. "/metrics.json"))
+  T.eq(m["cifar10_rgb/status"], "ok")
+  T.eq(#m["cifar10_rgb/top_eigenvalues"], 10)
+  T.eq(table.concat(m["cifar10_dogship_gray/classes"], ","), "dog,ship")
+  T.eq(#m["cifar10_dogship_gray/top_eigenvalues"], 2)
+  T.truthy(m["svhn/status"]:find("^skipped: svhn: dataset not found"), m["svhn/status"])
+  T.truthy(m["svhn/status"]:find("datasets/fetch svhn", 1, true), "names the fetch command")
+  for _, f in ipairs{"cifar10_rgb-top-eigenvectors.png", "cifar10_rgb-top-eigenvectors-rgb.png",
+                     "cifar10_rgb-spectrum-10.png", "cifar10_dogship_gray-spectrum-2.png"} do
+    T.truthy(readfile(out .. "/" .. f), f .. " was written")
+  end
+  T.eq(readfile(out .. "/svhn-training.png"), nil)
+  os.execute("rm -rf " .. q(root) .. " " .. q(out))
+end
+
+function tests.eigenvectors_rejects_unknown_datasets()
+  local out = F.tmpdir()
+  local p = io.popen(("LOUPE_OUT=%s %s experiments/eigenvectors.lua --datasets mnist,cifar11 2>&1")
+    :format(q(out), q(host)))
+  local log = p:read("a")
+  T.truthy(not p:close(), "exit status")
+  os.execute("rm -rf " .. q(out))
+  T.truthy(log:find("unknown dataset 'cifar11' (known: cifar10_dogship_gray", 1, true), log)
 end
 
 return tests
