@@ -4,6 +4,8 @@
 #   make test             C unit tests (cmocka) and Lua tests; ends with "N passed, N failed"
 #   make SANITIZE=1 test  the same under AddressSanitizer + UBSan (build in build-san/)
 #   make bench            benchmarks (programs, not tests)
+#   make fuzz             libFuzzer targets for the file parsers (tests/fuzz/), FUZZ_SECONDS each
+#   make fuzz-smoke       the same for 10 s per target (CI)
 #   make deps             installs the Debian packages the build and tests need
 #   make data             fetches MNIST and Fashion-MNIST into datasets/ (if missing)
 #   make deps WITH_BROWSER=1  also chromium, for the test that renders a report headless
@@ -15,7 +17,7 @@
 
 DEBIAN_PKGS = gcc make pkg-config liblua5.4-dev lua5.4 libopenblas-openmp-dev liblapacke-dev \
               libpng-dev zlib1g-dev libjpeg-dev libreadline-dev libjson-c-dev libcmocka-dev \
-              libfftw3-dev libcairo2-dev fonts-dejavu-core
+              libfftw3-dev libcairo2-dev fonts-dejavu-core clang libclang-rt-14-dev libomp-14-dev
 # The report screenshot test (tests/lua/test_runner.lua) runs when chromium is installed.
 ifeq ($(WITH_BROWSER),1)
 DEBIAN_PKGS += chromium
@@ -23,7 +25,13 @@ endif
 
 PKG = lua5.4 openblas lapacke libpng libjpeg zlib json-c cairo
 CC ?= cc
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# the libFuzzer build (make fuzz): clang, coverage for the fuzzer, ASan + UBSan
+BUILD = build-fuzz
+CC = clang
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+      -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),1)
 BUILD = build-san
 OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 HOST = $(BUILD)/loupe
@@ -40,6 +48,9 @@ PKG_LIBS := $(shell pkg-config --libs $(PKG) 2>/dev/null)
 CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -fopenmp -fPIC -fno-math-errno -Wall -Wextra \
          -Wno-unused-parameter -Wshadow -Iinclude $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lm -fopenmp
+ifeq ($(FUZZ),1)
+CFLAGS += -Wno-unknown-pragmas -Wno-pass-failed # GCC's ivdep; omp simd loops clang leaves
+endif
 LDFLAGS = $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)
 , := ,
 
@@ -56,7 +67,7 @@ CTESTS = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BENCHES = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 CORE_LIB = $(BUILD)/libloupe.a
 
-.PHONY: all test ctest luatest bench deps data demo clean
+.PHONY: all test ctest luatest bench deps data demo clean fuzz fuzz-smoke fuzzers
 all: $(HOST) $(MODULE)
 
 $(BUILD)/%.o: %.c $(wildcard include/loupe/*.h) $(wildcard src/*.h src/*/*.h)
@@ -92,6 +103,29 @@ bench: $(HOST) $(BENCHES)
 	@# loupe itself runs with passive OpenMP waiting (the host sets it); so do the C benchmarks
 	@for b in $(BENCHES); do OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} $$b || exit 1; done
 	@for s in tests/bench/*.lua; do ./$(HOST) $$s || exit 1; done
+
+# Fuzzing (tests/fuzz/): every parser of outside data under libFuzzer, ASan and UBSan, built
+# with clang into build-fuzz/. Each target starts from its committed seed corpus and adds what
+# it finds to build-fuzz/corpus/<target>/; a crash stops the run and leaves crash-* files in
+# build-fuzz/. FUZZ_SECONDS per target; FUZZ_TARGETS="fuzz_idx fuzz_mat" picks some.
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+# (the bindings are named here so that make keeps them rather than deleting intermediates)
+fuzzers: $(BIND_OBJ) $(FUZZERS)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(CORE_LIB) $(BIND_OBJ)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(BIND_OBJ) $(CORE_LIB) \
+	    $(LDLIBS)
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \

@@ -71,14 +71,15 @@ size_t core_mem_limit(void)
 
 void core_mem_set_limit(size_t nbytes) { mem_limit = nbytes; }
 
+/* Decimal units (1 GB = 10^9 bytes), as disk and memory sizes are quoted by the kernel's
+ * tools and by PyTorch's messages; beyond TB the number just grows. */
 const char *core_format_bytes(char *buf, size_t n, double bytes)
 {
-    static const char *unit[] = {"B", "KB", "MB", "GB", "TB", "PB", "EB"};
+    static const char *unit[] = {"B", "KB", "MB", "GB", "TB"};
     int u = 0;
-    while (bytes >= 1000.0 && u < 6) {
-        bytes /= 1000.0;
-        u++;
-    }
+    if (bytes >= 1000.0) /* then divide while "%.1f" would print 1000.0 or more */
+        for (bytes /= 1000.0, u = 1; u < 4 && bytes >= 999.95; u++)
+            bytes /= 1000.0;
     snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[u]);
     return buf;
 }
@@ -186,11 +187,10 @@ void core_cache_clear(void)
 
 void *core_alloc(size_t nbytes, const char *what)
 {
-    char human[32], limit[32];
-    if (nbytes > core_mem_limit()) {
-        err_set("out of memory allocating %s (%s): above the limit of %s", what,
-                core_format_bytes(human, sizeof human, (double)nbytes),
-                core_format_bytes(limit, sizeof limit, (double)core_mem_limit()));
+    char human[32];
+    if (nbytes > core_mem_limit()) { /* the same message as a refusal by the system */
+        err_set("out of memory allocating %s (%s)", what,
+                core_format_bytes(human, sizeof human, (double)nbytes));
         return NULL;
     }
     void *p;
@@ -265,7 +265,16 @@ int core_threads(void) { return omp_get_max_threads(); }
 /* ---- interrupts ---- */
 
 static volatile sig_atomic_t interrupted;
+/* depth of core_defer_interrupts() sections; changed only by the Lua thread, outside
+ * parallel regions, and read by loops on any thread */
+static volatile sig_atomic_t deferred;
 
 void core_interrupt(void) { interrupted = 1; }
-bool core_interrupted(void) { return interrupted != 0; }
+bool core_interrupted(void) { return interrupted != 0 && deferred == 0; }
 void core_clear_interrupt(void) { interrupted = 0; }
+void core_defer_interrupts(void) { deferred++; }
+void core_allow_interrupts(void)
+{
+    if (deferred > 0)
+        deferred--;
+}

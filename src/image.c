@@ -11,6 +11,7 @@
 #include "loupe/image.h"
 
 #include "loupe/core.h"
+#include "data/data_util.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -70,10 +71,24 @@ static int fail_alloc(const char *path, const char *format, const int64_t *shape
     return err_set("image.load: '%s' (%s %s): %s", path, format, shape_fmt(3, shape), prev);
 }
 
+/* Before anything is decoded: both the uint8 [H, W, S] pixels and the float32 [channels, H, W]
+ * result must be within the allocation limit, so a header declaring a huge image fails at once
+ * with the out-of-memory error naming that size. */
+static int check_sizes(const char *path, const char *format, const int64_t *hws, int channels)
+{
+    int64_t chw[3] = {channels, hws[0], hws[1]};
+    if (tensor_check_size(DT_UINT8, 3, hws) < 0)
+        return fail_alloc(path, format, hws);
+    if (tensor_check_size(DT_FLOAT32, 3, chw) < 0)
+        return fail_alloc(path, format, hws);
+    return 0;
+}
+
 /* ---- PNG ---- */
 
 struct png_ctx {
     const char *path;
+    int channels; /* of the result */
     const unsigned char *data;
     size_t size, pos;
     char msg[MSG_MAX];
@@ -122,6 +137,16 @@ static int png_decode(struct png_ctx *c)
     png_uint_32 w, h;
     int depth, ctype, interlace;
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
+    /* The pixels are deflate data inside the file, at least h rows of w * bits bits, and
+     * deflate inflates at most 1032:1 (du_inflate_bound): a header claiming more than the
+     * file can hold is refused before anything is allocated (libpng caps w and h at 10^6). */
+    uint64_t bits = (uint64_t)depth * png_get_channels(png, info);
+    if ((uint64_t)h * (((uint64_t)w * bits + 7) / 8) > du_inflate_bound(c->size)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return err_set("image.load: PNG file '%s' declares %lux%lu pixels, more than its %zu "
+                       "bytes can hold (truncated or corrupt)", c->path, (unsigned long)w,
+                       (unsigned long)h, c->size);
+    }
     if (ctype == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
     if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8)
@@ -135,6 +160,10 @@ static int png_decode(struct png_ctx *c)
     int64_t shape[3] = {h, w, png_get_channels(png, info)};
     if (png_get_rowbytes(png, info) != (size_t)(shape[1] * shape[2]))
         png_error(png, "unexpected row layout");
+    if (check_sizes(c->path, "PNG", shape, c->channels) < 0) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return -1;
+    }
     c->pixels = tensor_new(DT_UINT8, 3, shape);
     c->rows = c->pixels ? malloc(sizeof(png_bytep) * (h ? h : 1)) : NULL;
     if (!c->rows) {
@@ -151,9 +180,9 @@ static int png_decode(struct png_ctx *c)
     return 0;
 }
 
-static struct tensor *png_load(const char *path, const struct file_bytes *fb)
+static struct tensor *png_load(const char *path, const struct file_bytes *fb, int channels)
 {
-    struct png_ctx c = {.path = path, .data = fb->data, .size = fb->size};
+    struct png_ctx c = {.path = path, .channels = channels, .data = fb->data, .size = fb->size};
     int rc = png_decode(&c);
     free(c.rows);
     if (rc < 0) {
@@ -210,7 +239,8 @@ static void cmyk_to_rgb(unsigned char *row, int64_t w, bool inverted)
     }
 }
 
-static int jpeg_decode(struct jpeg_ctx *c, const char *path, const struct file_bytes *fb)
+static int jpeg_decode(struct jpeg_ctx *c, const char *path, const struct file_bytes *fb,
+                       int channels)
 {
     struct jpeg_decompress_struct j;
     j.err = jpeg_std_error(&c->mgr);
@@ -232,6 +262,15 @@ static int jpeg_decode(struct jpeg_ctx *c, const char *path, const struct file_b
         j.out_color_space = JCS_GRAYSCALE;
     else
         j.out_color_space = JCS_RGB;
+    /* JPEG's compressed size bounds nothing (a few hundred bytes of progressive or
+     * arithmetic-coded data may legally declare 65500 x 65500 pixels), so the declared size
+     * is checked against the limit only, before libjpeg allocates its own buffers */
+    jpeg_calc_output_dimensions(&j);
+    int64_t declared[3] = {j.output_height, j.output_width, cmyk ? 3 : j.out_color_components};
+    if (check_sizes(path, "JPEG", declared, channels) < 0) {
+        jpeg_destroy_decompress(&j);
+        return -1;
+    }
     jpeg_start_decompress(&j);
     int64_t shape[3] = {j.output_height, j.output_width, cmyk ? 3 : j.output_components};
     c->pixels = tensor_new(DT_UINT8, 3, shape);
@@ -258,10 +297,10 @@ static int jpeg_decode(struct jpeg_ctx *c, const char *path, const struct file_b
     return 0;
 }
 
-static struct tensor *jpeg_load(const char *path, const struct file_bytes *fb)
+static struct tensor *jpeg_load(const char *path, const struct file_bytes *fb, int channels)
 {
     struct jpeg_ctx c = {.pixels = NULL};
-    int rc = jpeg_decode(&c, path, fb);
+    int rc = jpeg_decode(&c, path, fb, channels);
     free(c.row4);
     if (rc < 0) {
         tensor_release(c.pixels);
@@ -308,9 +347,9 @@ struct tensor *img_load(const char *path, int channels)
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     struct tensor *px = NULL;
     if (fb.size >= 8 && memcmp(fb.data, png_sig, 8) == 0)
-        px = png_load(path, &fb);
+        px = png_load(path, &fb, channels);
     else if (fb.size >= 3 && fb.data[0] == 0xff && fb.data[1] == 0xd8 && fb.data[2] == 0xff)
-        px = jpeg_load(path, &fb);
+        px = jpeg_load(path, &fb, channels);
     else
         err_set("image.load: '%s' is not a PNG or JPEG file", path);
     free(fb.data);

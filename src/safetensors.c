@@ -397,16 +397,25 @@ static struct tensor *entry_load(int fd, const struct st_ctx *c, uint64_t data_s
             goto fail;
         return t;
     }
-    unsigned char *tmp = malloc(nbytes);
+    /* other dtypes are converted a bounded chunk at a time: an F64 tensor would otherwise
+     * need a buffer twice the size of its float32 result */
+    enum { CHUNK = 1 << 16 };
+    unsigned char *tmp = malloc(CHUNK * sd->size);
     if (!tmp) {
         err_set("safetensors: out of memory reading tensor '%s' in '%s'", en->name, c->path);
         goto fail;
     }
-    if (read_at(fd, c->path, tmp, nbytes, data_start + en->begin) < 0) {
-        free(tmp);
-        goto fail;
+    int64_t numel = tensor_numel(t);
+    size_t osize = dtype_size(t->dtype);
+    for (int64_t i = 0; i < numel; i += CHUNK) {
+        int64_t m = numel - i < CHUNK ? numel - i : CHUNK;
+        if (read_at(fd, c->path, tmp, (size_t)m * sd->size,
+                    data_start + en->begin + (uint64_t)i * sd->size) < 0) {
+            free(tmp);
+            goto fail;
+        }
+        convert(sd->name, tmp, m, (char *)tensor_data(t) + (size_t)i * osize);
     }
-    convert(sd->name, tmp, tensor_numel(t), tensor_data(t));
     free(tmp);
     return t;
 fail:

@@ -73,21 +73,25 @@ int dim_wrap(const char *op, int dim, int ndim)
 
 /* ---- storage ---- */
 
+/* The one out-of-memory message for tensors, whatever refused the memory (the limit, the
+ * system, a size beyond 64 bits): "out of memory allocating tensor [60000,3,224,224] float32
+ * (36.1 GB)". The size is computed in double so that absurd shapes print too. */
+static void err_tensor_oom(int ndim, const int64_t *shape, enum dtype dt)
+{
+    double bytes = (double)dtype_size(dt);
+    for (int d = 0; d < ndim; d++)
+        bytes *= (double)shape[d];
+    char human[32];
+    err_set("out of memory allocating tensor %s %s (%s)", shape_fmt(ndim, shape),
+            dtype_name(dt), core_format_bytes(human, sizeof human, bytes));
+}
+
 static struct storage *storage_new(size_t nbytes, int ndim, const int64_t *shape, enum dtype dt)
 {
-    if (nbytes > SIZE_MAX - STORAGE_HEADER) {
-        err_set("out of memory allocating tensor %s %s", shape_fmt(ndim, shape), dtype_name(dt));
-        return NULL;
-    }
-    struct storage *s = core_alloc(STORAGE_HEADER + nbytes, "tensor");
-    if (!s) { /* name the tensor in the message (formatted only on failure: this is hot) */
-        char what[SHAPE_STR_MAX + 32];
-        snprintf(what, sizeof what, "tensor %s %s", shape_fmt(ndim, shape), dtype_name(dt));
-        const char *msg = err_msg(), *rest = strstr(msg, "tensor");
-        char copy[512];
-        snprintf(copy, sizeof copy, "%.*s%s%s", (int)(rest ? rest - msg : 0), msg, what,
-                 rest ? rest + 6 : "");
-        err_set("%s", copy);
+    struct storage *s = nbytes <= SIZE_MAX - STORAGE_HEADER
+                        ? core_alloc(STORAGE_HEADER + nbytes, "tensor") : NULL;
+    if (!s) { /* core_alloc's message names no shape: restate it (only on failure: hot path) */
+        err_tensor_oom(ndim, shape, dt);
         return NULL;
     }
     s->refcount = 1;
@@ -131,8 +135,14 @@ struct tensor *tensor_new(enum dtype dt, int ndim, const int64_t *shape)
             return NULL;
         }
         if (shape[d] && nonzero > (UINT64_MAX / 16) / (uint64_t)shape[d]) {
-            err_set("out of memory allocating tensor %s %s: size overflows",
-                    shape_fmt(ndim, shape), dtype_name(dt));
+            bool empty = false;
+            for (int k = 0; k < ndim; k++)
+                empty = empty || shape[k] == 0;
+            if (empty) /* no bytes to allocate, but its strides would not fit */
+                err_set("out of memory allocating tensor %s %s: its strides overflow",
+                        shape_fmt(ndim, shape), dtype_name(dt));
+            else
+                err_tensor_oom(ndim, shape, dt);
             return NULL;
         }
         numel *= (uint64_t)shape[d];
@@ -153,6 +163,17 @@ struct tensor *tensor_new(enum dtype dt, int ndim, const int64_t *shape)
         memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     contiguous_strides(ndim, shape, t->stride);
     return t;
+}
+
+int tensor_check_size(enum dtype dt, int ndim, const int64_t *shape)
+{
+    double bytes = (double)dtype_size(dt);
+    for (int d = 0; d < ndim; d++)
+        bytes *= (double)shape[d];
+    if (bytes + STORAGE_HEADER <= (double)core_mem_limit())
+        return 0;
+    err_tensor_oom(ndim, shape, dt);
+    return -1;
 }
 
 struct tensor *tensor_zeros(enum dtype dt, int ndim, const int64_t *shape)

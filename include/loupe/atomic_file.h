@@ -1,9 +1,12 @@
 /* atomic_file.h — write a file so that it appears either complete or not at all.
  *
- * af_open creates a temporary `path.tmp.XXXXXX` in the same folder (so the final rename stays
- * on one file system); the caller writes through af->fp; af_commit flushes, fsyncs, closes
- * and renames it over `path`, then fsyncs the folder; af_abort (after any failure) closes and
- * removes the temporary. A crash or a full disk never leaves a half-written `path`.
+ * af_open creates (or takes over, after a crash) the temporary `path.loupe-tmp` in the same
+ * folder (so the final rename stays on one file system) and locks it; the caller writes
+ * through af->fp; af_commit flushes, fsyncs and renames it over `path`, then closes it and
+ * fsyncs the folder; af_abort (after any failure) removes and closes the temporary. A crash
+ * or a full disk never leaves a half-written `path`; a kill -9 between af_open and the rename
+ * leaves `path.loupe-tmp`, which the next write of `path` reuses. Writers of the same path
+ * take turns.
  *
  * Errors go through err_set with `who` (the operation, e.g. "image.save") and the path. */
 #ifndef LOUPE_ATOMIC_FILE_H

@@ -47,9 +47,16 @@ const char *core_format_bytes(char *buf, size_t n, double bytes);
 void core_set_threads(int n);
 int core_threads(void);
 
-/* Interrupt flag, set from a signal handler and polled by long loops at safe points. */
+/* Interrupt flag, set from a signal handler (Ctrl-C, SIGTERM) and polled by long loops at
+ * safe points: a loop that sees core_interrupted() stops, cleans up and fails with an error
+ * "<op>: interrupted", leaving its inputs as they were. Between core_defer_interrupts() and
+ * the matching core_allow_interrupts() (nestable) core_interrupted() answers false, so a
+ * sequence that must not stop half-way (an optimizer step over every parameter) completes;
+ * the flag stays set and takes effect after the section. */
 void core_interrupt(void);
 bool core_interrupted(void);
 void core_clear_interrupt(void);
+void core_defer_interrupts(void);
+void core_allow_interrupts(void);
 
 #endif

@@ -19,6 +19,9 @@
  * Types: 0x08 unsigned byte -> uint8; 0x09 signed byte, 0x0B int16, 0x0C int32 -> int64;
  * 0x0D float32, 0x0E float64 -> float32. The result has the file's shape. */
 struct tensor *ds_read_idx(const char *path);
+/* The same, except that a 3-D file [N, H, W] comes back as images [N, 1, H, W]: allocated in
+ * that shape, so an out-of-memory error names the dataset's shape. */
+struct tensor *ds_read_idx_images(const char *path);
 
 /* ---- CIFAR-10 / CIFAR-100 binary version ---- */
 
@@ -44,6 +47,10 @@ int ds_read_cifar(int n, const char *const *paths, int label_bytes, int label, i
  * is bounded (a compressed element holding one array). If a name appears twice, the later
  * variable wins, as in scipy's loadmat. Returns 0, or -1 with out[] all NULL. */
 int ds_read_mat(const char *path, int n, const char *const *names, struct tensor **out);
+/* The same for a file already in memory: size bytes at data (`path` only names it in
+ * messages). */
+int ds_read_mat_mem(const char *path, const void *data, uint64_t size, int n,
+                    const char *const *names, struct tensor **out);
 
 /* ---- image folders ---- */
 

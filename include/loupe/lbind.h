@@ -67,6 +67,7 @@ void lb_open_stimuli(lua_State *L);  /* l_stimuli.c: loupe._stimuli (shapes, con
 void lb_open_plot(lua_State *L);     /* l_plot.c: loupe._plot (canvases for lua/loupe/plot) */
 void lb_open_sys(lua_State *L);      /* l_sys.c: isatty, terminal_width, mkdir, write_file */
 void lb_open_linalg(lua_State *L);   /* l_linalg.c: loupe.linalg (eigh, svd, pca) */
+void lb_open_interrupt(lua_State *L); /* l_interrupt.c: loupe.uninterruptible */
 
 /* Adds methods to the tensor method table (used by every lb_open_*). */
 void lb_add_methods(lua_State *L, const luaL_Reg *fns);

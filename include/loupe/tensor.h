@@ -51,6 +51,10 @@ struct tensor *tensor_zeros(enum dtype dt, int ndim, const int64_t *shape);
 struct tensor *tensor_new_like(const struct tensor *t); /* same dtype and shape, contiguous */
 struct tensor *tensor_scalar(float v);                  /* 0-d float32 */
 struct tensor *tensor_from_f32(int ndim, const int64_t *shape, const float *src);
+/* 0 if a tensor of this shape is within the allocation limit (core_mem_limit), else -1 with
+ * tensor_new's error "out of memory allocating tensor [..] float32 (36.1 GB)". For readers
+ * that check a header-declared size before they start decoding. */
+int tensor_check_size(enum dtype dt, int ndim, const int64_t *shape);
 
 struct tensor *tensor_retain(struct tensor *t);
 void tensor_release(struct tensor *t); /* NULL-safe */

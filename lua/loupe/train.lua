@@ -13,6 +13,8 @@
 --                                   -- removes it)
 --     checkpoint = "out/run.safetensors", resume = true,
 --     drop_last = false, shuffle = true, seed = 420, val_batch_size = batch_size,
+--     nonfinite = "error",          -- or "skip": a batch whose loss is NaN or infinite
+--                                   -- updates nothing and counts in train/skipped
 --     log = true,                   -- false: silent; a function(line, record): yours
 --                                   -- (record is nil for the "resumed from" line); true on
 --                                   -- a terminal: progress bars (loupe.progress) instead
@@ -47,7 +49,15 @@
 -- history are written to that one safetensors file, atomically. At the start of fit, if the
 -- file exists and resume ~= false, it is loaded and training continues with the next epoch;
 -- the result is bit-identical to an uninterrupted run with the same seed and thread count.
--- A NaN or infinite loss is an error naming the epoch and the batch.
+-- Interrupts (Ctrl-C, SIGTERM) stop fit with the error "interrupted" between optimizer
+-- steps, never inside one (loupe.uninterruptible); the end of an epoch (scheduler step,
+-- history, checkpoint) is one such step too, so after an interrupt the checkpoint holds the
+-- last complete epoch.
+--
+-- A NaN or infinite loss is an error naming the epoch and the batch; with nonfinite =
+-- "skip" that batch is left out instead: no backward, no optimizer or scheduler step, not in
+-- the epoch's means, counted in the record's train/skipped (an epoch whose every batch is
+-- skipped is an error).
 local loupe = require "loupe"
 local data = require "loupe.train.data"
 local checkpoint = require "loupe.train.checkpoint"
@@ -57,7 +67,7 @@ local M = {}
 
 local OPTIONS = {"epochs", "batch_size", "val_batch_size", "optimizer", "scheduler",
                  "scheduler_interval", "augment", "loss", "metrics", "checkpoint", "resume",
-                 "drop_last", "shuffle", "seed", "log"}
+                 "drop_last", "shuffle", "seed", "log", "nonfinite"}
 
 -- fraction of argmax(logits, 2) == y
 function M.accuracy(logits, y)
@@ -150,6 +160,7 @@ end
 local function format_line(r, epochs, names)
   local parts = {("epoch %d/%d"):format(r.epoch, epochs)}
   for _, f in ipairs(fields(r, names)) do parts[#parts + 1] = ("%s %.4f"):format(f[1], f[2]) end
+  if (r["train/skipped"] or 0) > 0 then parts[#parts + 1] = ("skipped %d"):format(r["train/skipped"]) end
   parts[#parts + 1] = ("%.1fs"):format(r.time)
   return table.concat(parts, "  ")
 end
@@ -171,6 +182,10 @@ function M.evaluate(model, ds, opts)
   local bs = positive_int(opts.batch_size, 256, "batch_size")
   local was_training = model.training
   model:eval()
+  -- back to training mode also when an error or an interrupt ends the loop
+  local restore <close> = setmetatable({}, {__close = function()
+    if was_training ~= false then model:train() end
+  end})
   local sums, count = {loss = 0}, 0
   for _, name in ipairs(names) do sums[name] = 0 end
   loupe.no_grad(function()
@@ -184,7 +199,6 @@ function M.evaluate(model, ds, opts)
       count = count + b
     end
   end)
-  if was_training ~= false then model:train() end
   local out = {}
   for k, v in pairs(sums) do out[k] = count > 0 and v / count or 0 / 0 end
   return out
@@ -194,13 +208,15 @@ end
 local function train_epoch(model, train_set, n, cfg, epoch)
   model:train()
   local fns, names = cfg.metrics, cfg.metric_names
-  local sums, nb = {loss = 0}, 0
+  local sums, nb, skipped = {loss = 0}, 0, 0
   for _, name in ipairs(names) do sums[name] = 0 end
   local bar <close> = cfg.bars and progress.new{total = cfg.nbatches, leave = false,
                                                  desc = ("epoch %d"):format(epoch)} or nil
   local function running() -- the epoch's means so far, formatted only when the bar draws
-    local p = {{"loss", sums.loss / nb}}
-    for _, name in ipairs(names) do p[#p + 1] = {name, sums[name] / nb} end
+    local used = nb - skipped
+    local p = {{"loss", sums.loss / used}}
+    for _, name in ipairs(names) do p[#p + 1] = {name, sums[name] / used} end
+    if skipped > 0 then p[#p + 1] = {"skipped", skipped} end
     return p
   end
   for x, y in data.batches(train_set, n, cfg.batches) do
@@ -215,28 +231,36 @@ local function train_epoch(model, train_set, n, cfg, epoch)
     local loss = cfg.loss(logits, y)
     local lv = number_of(loss, "loss")
     if lv ~= lv or lv == math.huge or lv == -math.huge then
-      error(("fit: the loss is %s at epoch %d, batch %d%s"):format(
-        tostring(lv), epoch, nb, cfg.nbatches and (" of %d"):format(cfg.nbatches) or ""), 0)
-    end
-    sums.loss = sums.loss + lv
-    loupe.no_grad(function()
-      local detached = logits:detach()
-      for _, name in ipairs(names) do
-        sums[name] = sums[name] + number_of(fns[name](detached, y), "metric " .. name)
+      if not cfg.skip_nonfinite then
+        error(("fit: the loss is %s at epoch %d, batch %d%s (nonfinite = \"skip\" skips such batches)"):format(
+          tostring(lv), epoch, nb, cfg.nbatches and (" of %d"):format(cfg.nbatches) or ""), 0)
       end
-    end)
-    loss:backward()
-    cfg.optimizer:step()
-    cfg.optimizer:zero_grad()
-    if cfg.scheduler and cfg.step_interval then cfg.scheduler:step() end
+      skipped = skipped + 1
+    else
+      sums.loss = sums.loss + lv
+      loupe.no_grad(function()
+        local detached = logits:detach()
+        for _, name in ipairs(names) do
+          sums[name] = sums[name] + number_of(fns[name](detached, y), "metric " .. name)
+        end
+      end)
+      loss:backward()
+      loupe.uninterruptible(cfg.update)
+    end
     if bar then bar:update(1, running) end
   end
   if nb == 0 then
     error(("fit: no training batches (%s samples, batch_size %d%s)"):format(
       tostring(n), cfg.batches.batch_size, cfg.batches.drop_last and ", drop_last" or ""), 0)
   end
-  local r = {["train/loss"] = sums.loss / nb}
-  for _, name in ipairs(names) do r["train/" .. name] = sums[name] / nb end
+  if skipped == nb then
+    error(("fit: the loss was NaN or infinite in every batch of epoch %d (%d batches skipped)"):format(
+      epoch, nb), 0)
+  end
+  local used = nb - skipped
+  local r = {["train/loss"] = sums.loss / used}
+  for _, name in ipairs(names) do r["train/" .. name] = sums[name] / used end
+  if cfg.skip_nonfinite then r["train/skipped"] = skipped end
   return r
 end
 
@@ -260,6 +284,10 @@ function M.fit(model, train_set, val_set, opts)
   if opts.checkpoint ~= nil and type(opts.checkpoint) ~= "string" then
     error("fit: checkpoint must be a file path", 2)
   end
+  local nonfinite = opts.nonfinite or "error"
+  if nonfinite ~= "error" and nonfinite ~= "skip" then
+    error(("fit: nonfinite must be \"error\" or \"skip\", got %s"):format(tostring(nonfinite)), 2)
+  end
   local fns, names = metric_set(opts.metrics)
   local cfg = {
     optimizer = opts.optimizer or loupe.optim.AdamW(model:parameters()),
@@ -270,7 +298,14 @@ function M.fit(model, train_set, val_set, opts)
     metrics = fns, metric_names = names,
     batches = {batch_size = bs, shuffle = opts.shuffle ~= false, drop_last = opts.drop_last == true},
     nbatches = data.count(n, bs, opts.drop_last == true),
+    skip_nonfinite = nonfinite == "skip",
   }
+  -- one optimizer step, as one uninterruptible unit
+  function cfg.update()
+    cfg.optimizer:step()
+    cfg.optimizer:zero_grad()
+    if cfg.scheduler and cfg.step_interval then cfg.scheduler:step() end
+  end
   local log, bars = logger(opts.log)
   cfg.bars = bars
   if opts.seed ~= nil then loupe.manual_seed(opts.seed) end
@@ -292,15 +327,18 @@ function M.fit(model, train_set, val_set, opts)
       local v = M.evaluate(model, val_set, {batch_size = val_bs, loss = cfg.loss, metrics = opts.metrics})
       for k, x in pairs(v) do r["val/" .. k] = x end
     end
-    if cfg.scheduler and not cfg.step_interval then cfg.scheduler:step() end
     r.lr = lr
     r.time = loupe.clock() - t0
-    history[epoch] = r
+    -- the epoch ends as one step: an interrupt now lets its checkpoint be written first
+    loupe.uninterruptible(function()
+      if cfg.scheduler and not cfg.step_interval then cfg.scheduler:step() end
+      history[epoch] = r
+      if opts.checkpoint then
+        run.epoch, run.history = epoch, history
+        checkpoint.save(opts.checkpoint, run)
+      end
+    end)
     if bar then bar:update(1, fields(r, names)) else log(format_line(r, epochs, names), r) end
-    if opts.checkpoint then
-      run.epoch, run.history = epoch, history
-      checkpoint.save(opts.checkpoint, run)
-    end
   end
   return history
 end

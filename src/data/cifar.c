@@ -27,6 +27,10 @@ static int cifar_read_file(const char *path, int label_bytes, int label, int num
     size_t rec = (size_t)label_bytes + CIFAR_PIXELS;
     int rc = 0;
     for (int64_t r = 0; r < count && rc == 0; r += CIFAR_BATCH) {
+        if (core_interrupted()) {
+            rc = err_set("read_cifar: interrupted");
+            break;
+        }
         int64_t m = count - r < CIFAR_BATCH ? count - r : CIFAR_BATCH;
         if (fread(buf, rec, (size_t)m, fp) != (size_t)m) {
             rc = err_set("read_cifar: '%s' is truncated (it shrank while being read?) in "

@@ -45,8 +45,11 @@ static int gz_read_exact(gzFile gz, const char *path, void *dst, uint64_t n, uin
     unsigned char *p = dst;
     uint64_t done = 0;
     while (done < n) {
+        if (core_interrupted())
+            return err_set("read_idx: interrupted");
         uint64_t left = n - done;
-        unsigned chunk = left < (1u << 30) ? (unsigned)left : (1u << 30);
+        /* 16 MiB at a time (tens of ms), so Ctrl-C is polled while a large file inflates */
+        unsigned chunk = left < (1u << 24) ? (unsigned)left : (1u << 24);
         int r = gzread(gz, p + done, chunk);
         if (r < 0) {
             int errnum;
@@ -182,7 +185,8 @@ static int idx_header(gzFile gz, const char *path, uint64_t file_size,
     return 0;
 }
 
-struct tensor *ds_read_idx(const char *path)
+/* The reader; `images`: a 3-D file [N, H, W] is allocated as [N, 1, H, W]. */
+static struct tensor *read_idx(const char *path, bool images)
 {
     uint64_t file_size;
     if (du_file_size("read_idx", path, &file_size) < 0)
@@ -199,7 +203,12 @@ struct tensor *ds_read_idx(const char *path)
     struct tensor *t = NULL;
     if (idx_header(gz, path, file_size, &type, &ndim, shape) < 0)
         goto fail;
-    t = tensor_new(type->to, ndim, shape);
+    if (images && ndim == 3) { /* same bytes, with the channel dimension */
+        int64_t nchw[4] = {shape[0], 1, shape[1], shape[2]};
+        t = tensor_new(type->to, 4, nchw);
+    } else {
+        t = tensor_new(type->to, ndim, shape);
+    }
     if (!t)
         goto fail;
     uint64_t header = 4 + 4 * (uint64_t)ndim;
@@ -213,3 +222,6 @@ fail:
     gzclose_r(gz);
     return NULL;
 }
+
+struct tensor *ds_read_idx(const char *path) { return read_idx(path, false); }
+struct tensor *ds_read_idx_images(const char *path) { return read_idx(path, true); }

@@ -9,12 +9,13 @@
  * MATLAB stores a double array of small integers as uint8). MATLAB 7 wraps each variable in an
  * miCOMPRESSED element: a zlib stream whose inflated bytes are the miMATRIX element.
  *
- * The file is mapped read-only and read through a byte source (struct src) that is either a
- * window of the mapping or an inflate stream over one, so both kinds of element share one
- * parser. Every count is checked against what remains of its enclosing element before it is
- * used: for a mapped element that bounds it by the file; for a compressed one, the enclosing
- * size was itself bounded by the most its compressed bytes can inflate to (data_util.h), so no
- * header can make us allocate more than the file could hold. The parser never descends into
+ * The file is mapped read-only (ds_read_mat_mem takes bytes already in memory, as the fuzz
+ * target does) and read through a byte source (struct src) that is either a window of the
+ * mapping or an inflate stream over one, so both kinds of element share one parser. Every
+ * count is checked against what remains of its enclosing element before it is used: for a
+ * mapped element that bounds it by the file; for a compressed one, the enclosing size was
+ * itself bounded by the most its compressed bytes can inflate to (data_util.h), so no header
+ * can make us allocate more than the file could hold. The parser never descends into
  * cells or structs, so its depth is fixed: top-level element, optional compression, array.
  * Unrequested variables are skipped without inflating their data. */
 #include "loupe/data.h"
@@ -128,9 +129,12 @@ static int src_inflate(struct src *s, unsigned char *dst, uint64_t n, const char
     unsigned char scratch[4096];
     char where[160];
     while (n > 0) {
+        if (core_interrupted())
+            return err_set("read_mat: interrupted");
         uint64_t room = dst ? n : (n < sizeof scratch ? n : sizeof scratch);
         s->z->next_out = dst ? dst : scratch;
-        s->z->avail_out = room < (1u << 30) ? (uInt)room : (1u << 30);
+        /* 16 MiB at a time (tens of ms), so Ctrl-C is polled while a large array inflates */
+        s->z->avail_out = room < (1u << 24) ? (uInt)room : (1u << 24);
         uInt asked = s->z->avail_out;
         int rc = inflate(s->z, Z_NO_FLUSH);
         uInt got = asked - s->z->avail_out;
@@ -530,6 +534,30 @@ static int parse_file(struct mat_ctx *m)
     return 0;
 }
 
+static int too_short(const char *path, uint64_t size)
+{
+    return err_set("read_mat: '%s' is too short for a MAT file (%llu bytes; the header alone "
+                   "has 128)", path, (unsigned long long)size);
+}
+
+int ds_read_mat_mem(const char *path, const void *data, uint64_t size, int n,
+                    const char *const *names, struct tensor **out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
+    if (size < 128)
+        return too_short(path, size);
+    struct mat_ctx m = {.path = path, .base = data, .size = size, .n = n, .names = names,
+                        .out = out};
+    int rc = parse_file(&m);
+    if (rc < 0)
+        for (int i = 0; i < n; i++) {
+            tensor_release(out[i]);
+            out[i] = NULL;
+        }
+    return rc;
+}
+
 int ds_read_mat(const char *path, int n, const char *const *names, struct tensor **out)
 {
     for (int i = 0; i < n; i++)
@@ -538,8 +566,7 @@ int ds_read_mat(const char *path, int n, const char *const *names, struct tensor
     if (du_file_size("read_mat", path, &size) < 0)
         return -1;
     if (size < 128)
-        return err_set("read_mat: '%s' is too short for a MAT file (%llu bytes; the header "
-                       "alone has 128)", path, (unsigned long long)size);
+        return too_short(path, size);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set("read_mat: cannot open '%s': %s", path, strerror(errno));
@@ -547,14 +574,7 @@ int ds_read_mat(const char *path, int n, const char *const *names, struct tensor
     close(fd);
     if (map == MAP_FAILED)
         return err_set("read_mat: cannot map '%s': %s", path, strerror(errno));
-    struct mat_ctx m = {.path = path, .base = map, .size = size, .n = n, .names = names,
-                        .out = out};
-    int rc = parse_file(&m);
+    int rc = ds_read_mat_mem(path, map, size, n, names, out);
     munmap(map, size);
-    if (rc < 0)
-        for (int i = 0; i < n; i++) {
-            tensor_release(out[i]);
-            out[i] = NULL;
-        }
     return rc;
 }

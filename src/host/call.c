@@ -1,11 +1,19 @@
-/* call.c — running Lua code under protection: traceback handler, Ctrl-C, error reports.
+/* call.c — running Lua code under protection: traceback handler, Ctrl-C and SIGTERM, error
+ * reports.
  *
  * The technique is lua.c's: while a chunk runs, SIGINT installs a Lua hook (lua_sethook is
  * safe to call from a signal handler) that raises "interrupted" at the next Lua instruction,
  * call or return, so a busy Lua loop stops and the REPL survives. The same handler sets the
  * core's interrupt flag, so long C loops that poll core_interrupted() give up too. The
  * handler then restores the default action: a second Ctrl-C kills a program stuck in C code
- * that never polls. */
+ * that never polls.
+ *
+ * SIGTERM does the same in scripts and experiments (the same error, "interrupted"), so a
+ * batch job that is asked to stop ends at a safe point and its error handlers (the
+ * experiment helper's metrics.json) still run. A second SIGTERM kills, unless it comes
+ * within TERM_REPEAT_S of the first: `loupe run` passes SIGTERM on to its experiment, which
+ * may also have had it directly (a kill of the whole process group), and that is one request.
+ * In the REPL SIGTERM keeps its default action (host_stop_on_sigterm). */
 #include "host.h"
 
 #include "loupe/core.h"
@@ -15,23 +23,71 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#define TERM_REPEAT_S 1.0
 
 static lua_State *volatile interrupted_state;
+static bool stop_on_sigterm = true;
+static volatile sig_atomic_t term_seen;
+static struct timespec term_first; /* when the first SIGTERM came (written by the handler) */
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
-    (void)ar;
+    /* Not in a C function's call or return: when a C loop has just failed with its own
+     * "<op>: interrupted", that error's message handler (C) must not replace it; the next
+     * Lua instruction raises. */
+    if (lua_getinfo(L, "S", ar) && ar->what[0] == 'C')
+        return;
     lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted");
+    /* in a loupe.uninterruptible section the flag reads false: the section raises the error
+     * when it ends */
+    if (core_interrupted()) { /* "file:line: interrupted" where the running function was */
+        luaL_where(L, 0);
+        lua_pushliteral(L, "interrupted");
+        lua_concat(L, 2);
+        lua_error(L);
+    }
 }
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
     int flags = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-    signal(sig, SIG_DFL); /* a second Ctrl-C ends the program */
+    if (sig == SIGTERM) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+        if (term_seen) {
+            double dt = (double)(now.tv_sec - term_first.tv_sec) +
+                        (double)(now.tv_nsec - term_first.tv_nsec) * 1e-9;
+            if (dt < TERM_REPEAT_S)
+                return; /* the same request delivered twice */
+            signal(sig, SIG_DFL); /* a second request ends the program */
+            raise(sig);           /* delivered when the handler returns */
+            return;
+        }
+        term_seen = 1;
+        term_first = now;
+    } else {
+        signal(sig, SIG_DFL); /* a second Ctrl-C ends the program */
+    }
     core_interrupt();
     if (interrupted_state)
         lua_sethook(interrupted_state, stop_hook, flags, 1);
+}
+
+void host_stop_on_sigterm(bool stop) { stop_on_sigterm = stop; }
+
+/* Installs on_signal for sig unless sig is ignored (as SIGINT is for `loupe x.lua &` started
+ * from a non-interactive shell: then it stays ignored). Returns whether it did. */
+static bool catch_signal(int sig, struct sigaction *old)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, NULL, old);
+    if (old->sa_handler == SIG_IGN)
+        return false;
+    sigaction(sig, &sa, NULL);
+    return true;
 }
 
 /* Message handler: turns any error value into a string and appends a traceback. */
@@ -53,18 +109,16 @@ int host_docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     core_clear_interrupt();
+    term_seen = 0;
     interrupted_state = L;
-    /* Ctrl-C stops the call, unless SIGINT is ignored (as for `loupe x.lua &` started from a
-     * non-interactive shell): then it stays ignored. */
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, NULL, &old);
-    bool handle = old.sa_handler != SIG_IGN;
-    if (handle)
-        sigaction(SIGINT, &sa, NULL);
+    struct sigaction old_int, old_term;
+    bool on_int = catch_signal(SIGINT, &old_int);
+    bool on_term = stop_on_sigterm && catch_signal(SIGTERM, &old_term);
     int status = lua_pcall(L, narg, nres, base);
-    if (handle)
-        sigaction(SIGINT, &old, NULL);
+    if (on_int)
+        sigaction(SIGINT, &old_int, NULL);
+    if (on_term)
+        sigaction(SIGTERM, &old_term, NULL);
     interrupted_state = NULL;
     lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late to fire */
     core_clear_interrupt();

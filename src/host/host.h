@@ -1,7 +1,7 @@
 /* host.h — the pieces of the `loupe` executable (src/host/), shared between its files.
  *
  *   main.c   entry point: environment, command line, Lua state setup, script and -e runs
- *   call.c   protected calls with a traceback, Ctrl-C handling, error reports
+ *   call.c   protected calls with a traceback, Ctrl-C and SIGTERM handling, error reports
  *   repl.c   the interactive loop (GNU readline, history, multi-line input, completion)
  *   runner.c `loupe run`: experiments in child processes, the report
  */
@@ -9,13 +9,18 @@
 #define LOUPE_HOST_H
 
 #include <lua.h>
+#include <stdbool.h>
 
 #define HOST_NAME "loupe"
 
 /* Calls the function below its narg arguments on the stack under lua_pcall with a traceback
- * message handler; Ctrl-C during the call raises "interrupted" in Lua and sets the core's
- * interrupt flag. Returns the Lua status; on error the message is left on the stack. */
+ * message handler; Ctrl-C (or SIGTERM, see host_stop_on_sigterm) during the call raises
+ * "interrupted" in Lua and sets the core's interrupt flag. Returns the Lua status; on error the message is left on the stack. */
 int host_docall(lua_State *L, int narg, int nres);
+
+/* Whether SIGTERM during host_docall stops the call as Ctrl-C does (the default: scripts,
+ * experiments) or keeps its default action and ends the program at once (the REPL). */
+void host_stop_on_sigterm(bool stop);
 
 /* If status is not LUA_OK, prints "loupe: <message>" (with the traceback the handler added)
  * to stderr and pops the message. Returns status. */

@@ -8,7 +8,8 @@
  *
  * Command-line handling follows lua.c 5.4 so scripts see the same `arg` table. An uncaught
  * error prints "loupe: <message>" and a traceback to stderr and the exit status is 1; usage
- * errors exit with 2. The Lua state is always closed before returning, so every __gc runs
+ * errors exit with 2. Ctrl-C, and SIGTERM outside the REPL, stop a script at the next safe
+ * point with the error "interrupted" (call.c), so it too exits with 1. The Lua state is always closed before returning, so every __gc runs
  * and sanitizer builds see no leaks. Only main() returns; nothing here calls exit(). */
 #include "host.h"
 
@@ -374,6 +375,7 @@ static int pmain(lua_State *L)
         if (o.interactive || isatty(STDIN_FILENO)) {
             if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
                 printf("%s  (Ctrl-D exits, Ctrl-C interrupts)\n", host_version());
+            host_stop_on_sigterm(false); /* SIGTERM ends an interactive session at once */
             load_module_global(L);
             host_repl(L);
         } else if (run_script(L, NULL, argc, argv, 0) != LUA_OK) {

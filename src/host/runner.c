@@ -17,7 +17,9 @@
  * experiment, so it can be watched during a long run. Exit status: 0 if every
  * experiment succeeded, 1 if one failed (or the report could not be written), 2 for usage
  * errors, 130 when stopped by Ctrl-C (the running experiment gets the SIGINT too; the rest
- * are marked skipped; a second Ctrl-C kills the experiment). */
+ * are marked skipped; a second Ctrl-C kills the experiment), 143 when stopped by SIGTERM
+ * (the same, and the runner passes the SIGTERM on to the experiment, which may have had it
+ * already: the host takes two within a second as one, see call.c). */
 #include "host.h"
 
 #include "loupe/core.h"
@@ -42,7 +44,8 @@
 
 extern char **environ;
 
-enum { RUN_OK = 0, RUN_FAILED = 1, RUN_USAGE = 2, RUN_INTERRUPTED = 130 };
+/* stopped: 128 + the signal, as a shell reports a process that signal killed */
+enum { RUN_OK = 0, RUN_FAILED = 1, RUN_USAGE = 2, RUN_STOPPED = 128 };
 
 #define DEFAULT_DIR "experiments"
 #define REDRAW_SECONDS 0.25 /* status line redraws while an experiment runs */
@@ -72,13 +75,18 @@ struct run {
     const char *argv0;
 };
 
-static volatile sig_atomic_t interrupts;
+static volatile sig_atomic_t interrupts;  /* SIGINTs and SIGTERMs received */
+static volatile sig_atomic_t stop_signal; /* the first of them */
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
+    if (!stop_signal)
+        stop_signal = sig;
     interrupts++;
 }
+
+/* What a stopped experiment's detail and the summary say. */
+static const char *stop_word(void) { return stop_signal == SIGTERM ? "terminated" : "interrupted"; }
 
 static double now(void)
 {
@@ -96,7 +104,8 @@ static void run_usage(FILE *f)
             "  --quick      quick mode (LOUPE_QUICK=1 for the experiments)\n"
             "  --only NAME  run only the experiment whose file is NAME.lua\n"
             "  --out DIR    the run folder (default out/run-<date>T<time>)\n"
-            "Exit status: 0 if all succeeded, 1 if any failed, 2 for usage errors.\n",
+            "Exit status: 0 if all succeeded, 1 if any failed, 2 for usage errors,\n"
+            "130 when stopped by Ctrl-C, 143 by SIGTERM.\n",
             HOST_NAME, DEFAULT_DIR);
 }
 
@@ -527,9 +536,18 @@ static void write_report(lua_State *L, struct run *r)
 {
     if (r->report_failed)
         return;
+    /* A Ctrl-C or SIGTERM now is the run's, not the report's: held back until host_docall
+     * has put our handler back (writing the report takes milliseconds). */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     lua_pushcfunction(L, report_call);
     lua_pushlightuserdata(L, r);
-    if (host_docall(L, 1, 0) != LUA_OK) {
+    int status = host_docall(L, 1, 0);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (status != LUA_OK) {
         fprintf(stderr, "%s run: cannot write the report: ", HOST_NAME);
         host_print_error(L);
         r->report_failed = true;
@@ -694,7 +712,7 @@ static void run_one(struct run *r, int i)
     char buf[8192];
     double last_draw = 0;
     int status = 0;
-    bool exited = false, killed = false;
+    bool exited = false, killed = false, forwarded = false;
     struct pollfd p = {.fd = pfd[0], .events = POLLIN};
     while (!exited) {
         if (poll(&p, 1, 250) > 0) {
@@ -705,6 +723,10 @@ static void run_one(struct run *r, int i)
             } else if (m == 0 || errno != EINTR) {
                 p.fd = -1; /* end of output: poll now only waits */
             }
+        }
+        if (stop_signal == SIGTERM && !forwarded) { /* the experiment may not have had it */
+            kill(pid, SIGTERM);
+            forwarded = true;
         }
         if (interrupts >= 2 && !killed) {
             kill(pid, SIGKILL);
@@ -799,13 +821,17 @@ int host_run(lua_State *L, int argc, char **argv, const char *argv0)
         snprintf(r.exe, sizeof r.exe, "%s", argv0);
     r.command = command_line(argc, argv);
 
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    /* no SA_RESTART: poll and waitpid return on a signal; an ignored signal stays ignored */
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, NULL, &old);
-    bool handle = old.sa_handler != SIG_IGN;
-    if (handle)
-        sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll and waitpid return on Ctrl-C */
-    interrupts = 0;
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    bool on_int = old_int.sa_handler != SIG_IGN, on_term = old_term.sa_handler != SIG_IGN;
+    interrupts = stop_signal = 0;
+    if (on_int)
+        sigaction(SIGINT, &sa, NULL);
+    if (on_term)
+        sigaction(SIGTERM, &sa, NULL);
 
     int name_width = 0;
     for (int i = 0; i < r.n; i++)
@@ -828,22 +854,24 @@ int host_run(lua_State *L, int argc, char **argv, const char *argv0)
         fflush(stdout);
         run_one(&r, i);
         if (interrupts && strcmp(r.exps[i].status, "ok") != 0)
-            snprintf(r.exps[i].detail, sizeof r.exps[i].detail, "interrupted");
+            snprintf(r.exps[i].detail, sizeof r.exps[i].detail, "%s", stop_word());
         failed += strcmp(r.exps[i].status, "ok") != 0;
         print_result(&r, i, name_width);
         write_report(L, &r);
     }
     if (interrupts)
         write_report(L, &r); /* with the skipped ones */
-    if (handle)
-        sigaction(SIGINT, &old, NULL);
+    if (on_int)
+        sigaction(SIGINT, &old_int, NULL);
+    if (on_term)
+        sigaction(SIGTERM, &old_term, NULL);
 
     printf("%d ok, %d failed", r.n - failed - skipped, failed);
     if (skipped)
-        printf(", %d skipped (interrupted)", skipped);
+        printf(", %d skipped (%s)", skipped, stop_word());
     printf(" in %.1fs; report: %s/index.html\n", now() - r.t0, r.dir);
     fflush(stdout);
-    rc = interrupts ? RUN_INTERRUPTED : (failed || r.report_failed) ? RUN_FAILED : RUN_OK;
+    rc = interrupts ? RUN_STOPPED + stop_signal : (failed || r.report_failed) ? RUN_FAILED : RUN_OK;
     free_run(&r);
     return rc;
 }

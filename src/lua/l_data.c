@@ -1,7 +1,8 @@
 /* l_data.c — the dataset readers (loupe/data.h) as loupe._data, the low-level layer under the
  * dataset objects of lua/loupe/data/. Positions and labels are 1-based, as everywhere in Lua.
  *
- *   read_idx(path)                             -> tensor of the file's shape (raw or .gz)
+ *   read_idx(path [, {images = true}])         -> tensor of the file's shape (raw or .gz);
+ *                                                 images: [N, H, W] files as [N, 1, H, W]
  *   read_cifar(paths, {label_bytes = 1, label = 1, num_classes = 10})
  *                                              -> x uint8 [N,3,32,32], y int64 [N] (1-based)
  *   read_mat(path, {"X", "y"})                 -> {X = tensor, y = tensor} (dims reversed)
@@ -44,7 +45,13 @@ static int check_paths(lua_State *L, int i, const char ***paths)
 
 static int l_read_idx(lua_State *L)
 {
-    lb_push_tensor(L, ds_read_idx(luaL_checkstring(L, 1)));
+    const char *path = luaL_checkstring(L, 1);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TTABLE);
+    static const char *const allowed[] = {"images", NULL};
+    lb_check_options(L, 2, "read_idx", allowed);
+    bool images = lb_opt_boolean(L, 2, "images", 0);
+    lb_push_tensor(L, images ? ds_read_idx_images(path) : ds_read_idx(path));
     return 1;
 }
 

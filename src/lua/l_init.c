@@ -115,6 +115,7 @@ int luaopen_loupe(lua_State *L)
     lb_open_plot(L);
     lb_open_sys(L);
     lb_open_linalg(L);
+    lb_open_interrupt(L);
 
     const char *seed = getenv("LOUPE_SEED");
     rng_seed(seed ? strtoull(seed, NULL, 10) : 0);

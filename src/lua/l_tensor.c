@@ -88,6 +88,11 @@ static void nested_fill(lua_State *L, int idx, int depth, int ndim, const int64_
             luaL_error(L, "tensor: expected a number at depth %d, got %s%s", depth + 1,
                        luaL_typename(L, idx), lua_istable(L, idx) ? " (ragged nested table)" : "");
         double v = lua_isboolean(L, idx) ? lua_toboolean(L, idx) : lua_tonumber(L, idx);
+        /* converting NaN, an infinity or a value beyond int64 to an integer is undefined
+         * behaviour in C; PyTorch raises too */
+        if (t->dtype != DT_FLOAT32 && !lua_isinteger(L, idx) && !(v >= -0x1p63 && v < 0x1p63))
+            luaL_error(L, "tensor: element %lld (%g) cannot be converted to %s without "
+                       "overflow", (long long)*pos + 1, v, dtype_name(t->dtype));
         switch (t->dtype) {
         case DT_FLOAT32: tensor_f32(t)[*pos] = (float)v; break;
         case DT_INT64:

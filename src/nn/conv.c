@@ -265,6 +265,11 @@ static int conv_backward(struct ag_node *n, struct tensor *gy, struct tensor **g
     }
     int64_t ld = g->nb * g->P;
     for (int64_t n0 = 0; n0 < g->N && (need_x || need_w) && !g->wino; n0 += g->nb) {
+        if (core_interrupted()) { /* between chunks of images: the sgemms run unpolled */
+            scratch_put(&s);
+            tensor_release(gc);
+            return err_set("conv2d backward: interrupted"); /* the caller releases gi */
+        }
         int64_t nb = g->N - n0 < g->nb ? g->N - n0 : g->nb, cols = nb * g->P;
         for (int64_t gr = 0; gr < g->G; gr++) {
             /* gy of this group and chunk as [Og, cols] with row stride ldg */
@@ -361,7 +366,10 @@ struct tensor *op_conv2d(struct tensor *x, struct tensor *w, struct tensor *b,
     const float *xp = tensor_f32(xc), *wp = tensor_f32(wc), *bp = bc ? tensor_f32(bc) : NULL;
     float *yp = tensor_f32(y);
     int64_t ld = g.nb * g.P;
+    bool stopped = false;
     for (int64_t n0 = 0; n0 < g.N && !g.wino; n0 += g.nb) {
+        if ((stopped = core_interrupted())) /* between chunks of images */
+            break;
         int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb, cols = nb * g.P;
         for (int64_t gr = 0; gr < g.G; gr++) {
             const float *colp = s.col, *wg = wp + gr * g.Og * g.K;
@@ -398,6 +406,15 @@ struct tensor *op_conv2d(struct tensor *x, struct tensor *w, struct tensor *b,
         }
     }
     scratch_put(&s);
+    if (stopped) {
+        err_set("conv2d: interrupted");
+        free(ctx);
+        tensor_release(y);
+        tensor_release(xc);
+        tensor_release(wc);
+        tensor_release(bc);
+        return NULL;
+    }
     struct tensor *ins[3] = {x, w, b};
     struct ag_node *n = ag_record(&y, "Conv2dBackward", conv_backward, b ? 3 : 2, ins);
     if (n) {

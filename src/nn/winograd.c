@@ -473,6 +473,10 @@ int wino_forward(float *y, const float *x, const float *w, const float *b,
         return -1;
     weights_fwd(s.U, w, &g);
     for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
+        if (core_interrupted()) {
+            core_free(s.base, s.bytes);
+            return err_set("conv2d: interrupted");
+        }
         int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb, T = nb * g.TPI;
         run_pass(IN_FWD, (float *)x, s.V, NULL, n0, nb, &g, s.bands);
         for (int q = 0; q < NPOS; q++) /* M_ξ [T, O] = V_ξ [T, C] U_ξ^T [C, O] */
@@ -497,6 +501,10 @@ int wino_backward(float *gx, float *gw, const float *gy, const float *x, const f
     if (gx)
         weights_fwd(s.U, w, &g);
     for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
+        if (core_interrupted()) {
+            core_free(s.base, s.bytes);
+            return err_set("conv2d backward: interrupted");
+        }
         int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb, T = nb * g.TPI;
         run_pass(OUT_ADJ, (float *)gy, s.M, NULL, n0, nb, &g, s.bands);
         if (gw)

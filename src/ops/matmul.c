@@ -188,11 +188,17 @@ struct tensor *op_bmm(struct tensor *a, struct tensor *b)
         tensor_release(out);
         return NULL;
     }
-    for (int64_t i = 0; i < B; i++)
+    int64_t i = 0;
+    for (; i < B && !core_interrupted(); i++) /* polled between the sgemms */
         gemm_2d(tensor_f32(out) + i * m * n, ac, i * ac->stride[0], bc, i * bc->stride[0], m, k,
                 n, 1, 1);
     tensor_release(ac);
     tensor_release(bc);
+    if (i < B) {
+        err_set("bmm: interrupted");
+        tensor_release(out);
+        return NULL;
+    }
     struct tensor *ins[2] = {a, b};
     struct ag_node *node = ag_record(&out, "BmmBackward", bmm_backward, 2, ins);
     if (node) {

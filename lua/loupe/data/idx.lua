@@ -46,8 +46,9 @@ local function reader(name)
       paths[i] = dataset.find(dir .. "/" .. f)
       if not paths[i] then dataset.missing(name, f .. "[.gz]", dir, fam.fetch, root, 2) end
     end
-    local images, labels = D.read_idx(paths[1]), D.read_idx(paths[2])
-    if images:dim() ~= 3 or images:dtype() ~= "uint8" then
+    -- images come as [N, 1, H, W] from the reader, so a refused allocation names that shape
+    local images, labels = D.read_idx(paths[1], {images = true}), D.read_idx(paths[2])
+    if images:dim() ~= 4 or images:dtype() ~= "uint8" then
       error(("%s: '%s' holds %s %s, expected uint8 images [N, H, W]"):format(
         name, paths[1], images:dtype(), shape(images)), 2)
     end
@@ -58,9 +59,8 @@ local function reader(name)
       error(("%s: '%s' holds %d images but '%s' holds %d labels"):format(
         name, paths[1], images:size(1), paths[2], labels:size(1)), 2)
     end
-    local n, h, w = images:size(1), images:size(2), images:size(3)
     local y = D.to_labels(labels, 1, #fam.classes, ("%s: '%s'"):format(name, paths[2]))
-    return dataset.finish({x = images:view(n, 1, h, w), y = y,
+    return dataset.finish({x = images, y = y,
                            classes = {table.unpack(fam.classes)}, name = name, split = split},
                           opts, 2)
   end

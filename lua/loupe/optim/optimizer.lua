@@ -93,10 +93,17 @@ end
 -- One optimization step over every parameter that has a gradient (others, e.g. a frozen
 -- backbone, are skipped and their state is left alone). With a closure, calls it first
 -- (with grad mode on; it should zero the gradients, compute the loss, call backward and
--- return the loss) and returns its result.
+-- return the loss) and returns its result. The updates run under loupe.uninterruptible: a
+-- Ctrl-C or SIGTERM during them takes effect once every parameter is updated, so the
+-- parameters and the state are never left half-stepped.
 function Optimizer:step(closure)
   local loss
   if closure ~= nil then loss = loupe.enable_grad(closure) end
+  loupe.uninterruptible(self._update_all, self)
+  return loss
+end
+
+function Optimizer:_update_all()
   for _, group in ipairs(self.param_groups) do
     for _, p in ipairs(group.params) do
       local grad = p.grad
@@ -110,7 +117,6 @@ function Optimizer:step(closure)
       end
     end
   end
-  return loss
 end
 
 -- Clears every parameter's gradient (sets .grad to nil, PyTorch 2's set_to_none).

@@ -8,8 +8,9 @@
 -- epoch), the optimizer's and scheduler's other state under "optim." / "sched.", and the
 -- history under "history.<epoch>.<field>" — all numbers written with 17 significant digits by
 -- flatten_state, so they read back exactly. loupe.save writes the file atomically (a
--- temporary in the same folder, fsync, rename): an interruption leaves the previous
--- checkpoint intact.
+-- temporary in the same folder, fsync, rename): an interruption, even a kill -9, leaves the
+-- previous checkpoint intact. Restoring runs under loupe.uninterruptible, so a Ctrl-C cannot
+-- leave a model half-loaded.
 local loupe = require "loupe"
 
 local M = {}
@@ -72,18 +73,18 @@ function M.load(path, run, level)
   for k, t in pairs(tensors) do
     if k:sub(1, 6) == "model." then sd[k:sub(7)] = t end
   end
-  local ok, err = pcall(function()
+  local history = optim.unflatten_state(nil, meta, "history.")
+  local list = {}
+  for e = 1, epoch do list[e] = history[e] end
+  local ok, err = loupe.uninterruptible(pcall, function()
     run.model:load_state_dict(sd)
     run.optimizer:load_state_dict(optim.unflatten_state(tensors, meta, "optim."))
     if run.scheduler then run.scheduler:load_state_dict(optim.unflatten_state(tensors, meta, "sched.")) end
+    loupe.set_rng_state({seed, counter})
   end)
   if not ok then
     error(("fit: cannot resume from '%s' (a different model or optimizer?): %s"):format(path, tostring(err)), level + 1)
   end
-  local history = optim.unflatten_state(nil, meta, "history.")
-  local list = {}
-  for e = 1, epoch do list[e] = history[e] end
-  loupe.set_rng_state({seed, counter})
   return epoch, list
 end
 
