@@ -80,7 +80,8 @@ const char *core_format_bytes(char *buf, size_t n, double bytes)
     if (bytes >= 1000.0) /* then divide while "%.1f" would print 1000.0 or more */
         for (bytes /= 1000.0, u = 1; u < 4 && bytes >= 999.95; u++)
             bytes /= 1000.0;
-    snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[u]);
+    /* beyond a billion TB (sizes no machine has), exponent form keeps the text short */
+    snprintf(buf, n, u == 0 ? "%.0f %s" : bytes < 1e9 ? "%.1f %s" : "%.1e %s", bytes, unit[u]);
     return buf;
 }
 

@@ -233,7 +233,8 @@ local function train_epoch(model, train_set, n, cfg, epoch)
     if lv ~= lv or lv == math.huge or lv == -math.huge then
       if not cfg.skip_nonfinite then
         error(("fit: the loss is %s at epoch %d, batch %d%s (nonfinite = \"skip\" skips such batches)"):format(
-          tostring(lv), epoch, nb, cfg.nbatches and (" of %d"):format(cfg.nbatches) or ""), 0)
+          lv ~= lv and "NaN" or lv > 0 and "inf" or "-inf", epoch, nb,
+          cfg.nbatches and (" of %d"):format(cfg.nbatches) or ""), 0)
       end
       skipped = skipped + 1
     else

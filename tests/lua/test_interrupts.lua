@@ -169,6 +169,19 @@ function tests.fit_interrupted_by_sigterm_resumes_bit_identically()
   interrupted_fit_resumes("TERM")
 end
 
+-- evaluate switches the model to eval mode; an error or an interrupt in its loop (here a
+-- failing metric) must not leave it there.
+function tests.evaluate_restores_the_train_mode_when_stopped()
+  local model = loupe.nn.Sequential(loupe.nn.Linear(2, 3), loupe.nn.Dropout(0.5))
+  model:train()
+  local ds = {x = loupe.randn(8, 2), y = loupe.randint(1, 4, {8})}
+  T.raises(function()
+    loupe.train.evaluate(model, ds, {metrics = {bad = function() error("stop here") end}})
+  end, "stop here")
+  T.eq(model.training, true)
+  T.eq(loupe.is_grad_enabled(), true)
+end
+
 -- ---- scripts ----
 
 -- Runs a script file under a shell snippet (given $1 = host, $2 = the script, $3 = a folder);

@@ -52,8 +52,11 @@ end
 function M.flatten_state(sd, prefix)
   prefix = prefix or "optim."
   if type(sd) ~= "table" then error("flatten_state: expected a table, got " .. type(sd), 2) end
-  local tensors, meta = {}, {}
+  local tensors, meta, open = {}, {}, {}
   local function walk(t, path)
+    -- a table inside itself would otherwise recurse until memory runs out
+    if open[t] then error(("flatten_state: '%s' contains itself"):format(path:sub(1, -2)), 0) end
+    open[t] = true
     for k, v in pairs(t) do
       if type(k) ~= "string" and math.type(k) ~= "integer" then
         error(("flatten_state: key %s under '%s' is neither a string nor an integer"):format(
@@ -72,6 +75,7 @@ function M.flatten_state(sd, prefix)
         meta[name] = encode(v, name)
       end
     end
+    open[t] = nil
   end
   local ok, err = pcall(walk, sd, prefix) -- errors from any depth, reported at the caller
   if not ok then error(err, 2) end
