@@ -135,7 +135,7 @@ local function callable(v)
 end
 
 local FIT_KEYS = {"wd", "lr", "batch_size", "epochs", "seed", "augment", "log", "checkpoint",
-                  "resume", "metrics", "val_batch_size"}
+                  "resume", "metrics", "val_batch_size", "nonfinite"}
 
 -- model:fit(train, test [, augment | opts]): AdamW(lr, weight_decay = wd) on all parameters,
 -- cosine annealing to 0 over the epochs (stepped per epoch), batches reshuffled each epoch
@@ -162,6 +162,7 @@ function BilinearMLP:fit(train_set, val_set, opts)
     scheduler = loupe.optim.lr_scheduler.CosineAnnealingLR(opt, {T_max = epochs}),
     augment = augment and function(x) return augment(x) end,
     log = opts.log, checkpoint = opts.checkpoint, resume = opts.resume, metrics = opts.metrics,
+    nonfinite = opts.nonfinite,
   })
 end
 
