@@ -6,6 +6,7 @@
 #   make bench            benchmarks (programs, not tests)
 #   make fuzz             libFuzzer targets for the file parsers (tests/fuzz/), FUZZ_SECONDS each
 #   make fuzz-smoke       the same for 10 s per target (CI)
+#   make valgrind         the misuse battery and the limits test under valgrind (build-vg/)
 #   make deps             installs the Debian packages the build and tests need
 #   make data             fetches MNIST and Fashion-MNIST into datasets/ (if missing)
 #   make deps WITH_BROWSER=1  also chromium, for the test that renders a report headless
@@ -17,7 +18,8 @@
 
 DEBIAN_PKGS = gcc make pkg-config liblua5.4-dev lua5.4 libopenblas-openmp-dev liblapacke-dev \
               libpng-dev zlib1g-dev libjpeg-dev libreadline-dev libjson-c-dev libcmocka-dev \
-              libfftw3-dev libcairo2-dev fonts-dejavu-core clang libclang-rt-14-dev libomp-14-dev
+              libfftw3-dev libcairo2-dev fonts-dejavu-core clang libclang-rt-14-dev libomp-14-dev \
+              valgrind
 # The report screenshot test (tests/lua/test_runner.lua) runs when chromium is installed.
 ifeq ($(WITH_BROWSER),1)
 DEBIAN_PKGS += chromium
@@ -31,6 +33,12 @@ BUILD = build-fuzz
 CC = clang
 OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
       -fno-sanitize-recover=undefined
+else ifeq ($(VALGRIND),1)
+# for make valgrind: no -march=native, as valgrind cannot decode AVX-512
+BUILD = build-vg
+OPT = -O2 -g
+HOST = $(BUILD)/loupe
+MODULE = $(BUILD)/loupe.so
 else ifeq ($(SANITIZE),1)
 BUILD = build-san
 OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -67,7 +75,7 @@ CTESTS = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BENCHES = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 CORE_LIB = $(BUILD)/libloupe.a
 
-.PHONY: all test ctest luatest bench deps data demo clean fuzz fuzz-smoke fuzzers
+.PHONY: all test ctest luatest bench deps data demo clean fuzz fuzz-smoke fuzzers valgrind
 all: $(HOST) $(MODULE)
 
 $(BUILD)/%.o: %.c $(wildcard include/loupe/*.h) $(wildcard src/*.h src/*/*.h)
@@ -106,8 +114,9 @@ bench: $(HOST) $(BENCHES)
 
 # Fuzzing (tests/fuzz/): every parser of outside data under libFuzzer, ASan and UBSan, built
 # with clang into build-fuzz/. Each target starts from its committed seed corpus and adds what
-# it finds to build-fuzz/corpus/<target>/; a crash stops the run and leaves crash-* files in
-# build-fuzz/. FUZZ_SECONDS per target; FUZZ_TARGETS="fuzz_idx fuzz_mat" picks some.
+# it finds to build-fuzz/corpus/<target>/; a crash stops that target, keeps the input as
+# build-fuzz/crash-* and fails the make once all have run (tests/fuzz/run.sh). FUZZ_SECONDS
+# per target; FUZZ_TARGETS="fuzz_idx fuzz_mat" picks some.
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
@@ -126,6 +135,12 @@ fuzzers: $(BIND_OBJ) $(FUZZERS)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(CORE_LIB) $(BIND_OBJ)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(BIND_OBJ) $(CORE_LIB) \
 	    $(LDLIBS)
+
+# The misuse battery (tests/lua/misuse_battery.lua) and tests/lua/test_limits.lua under
+# valgrind's memcheck, one thread (tests/valgrind.sh; suppressions: tests/valgrind.supp).
+valgrind:
+	@$(MAKE) --no-print-directory VALGRIND=1 build-vg/loupe
+	@sh tests/valgrind.sh build-vg/loupe
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
@@ -148,4 +163,4 @@ demo: deps all data
 	./$(HOST) run experiments $(if $(QUICK),--quick)
 
 clean:
-	rm -rf build build-san loupe loupe.so
+	rm -rf build build-san build-vg build-fuzz loupe loupe.so

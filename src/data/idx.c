@@ -137,6 +137,14 @@ static int idx_check_end(gzFile gz, const char *path, uint64_t end)
         return err_set("read_idx: '%s' has extra bytes after the data its header declares "
                        "(from offset %llu of the %s data)", path, (unsigned long long)end,
                        gzdirect(gz) ? "file's" : "uncompressed");
+    /* a gzip stream cut short after its data (in the end of the deflate stream or in the CRC
+     * and length trailer) is no read error for zlib: gzread returns 0 and gzerror says
+     * Z_BUF_ERROR */
+    int errnum;
+    gzerror(gz, &errnum);
+    if (errnum == Z_BUF_ERROR)
+        return err_set("read_idx: '%s' is truncated: its gzip stream stops after the data, "
+                       "before its end and CRC check", path);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "loupe/rng.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,9 +91,13 @@ static void nested_fill(lua_State *L, int idx, int depth, int ndim, const int64_
         double v = lua_isboolean(L, idx) ? lua_toboolean(L, idx) : lua_tonumber(L, idx);
         /* converting NaN, an infinity or a value beyond int64 to an integer is undefined
          * behaviour in C; PyTorch raises too */
-        if (t->dtype != DT_FLOAT32 && !lua_isinteger(L, idx) && !(v >= -0x1p63 && v < 0x1p63))
-            luaL_error(L, "tensor: element %lld (%g) cannot be converted to %s without "
-                       "overflow", (long long)*pos + 1, v, dtype_name(t->dtype));
+        bool fits = lua_isinteger(L, idx) || (v >= -0x1p63 && v < 0x1p63); /* NaN: no */
+        if (t->dtype != DT_FLOAT32 && !fits) {
+            char value[32]; /* lua_pushfstring has no %g */
+            snprintf(value, sizeof value, "%g", v);
+            luaL_error(L, "tensor: element %I (%s) cannot be converted to %s without overflow",
+                       (lua_Integer)*pos + 1, value, dtype_name(t->dtype));
+        }
         switch (t->dtype) {
         case DT_FLOAT32: tensor_f32(t)[*pos] = (float)v; break;
         case DT_INT64:

@@ -3,9 +3,9 @@
  * The readers take paths, so fuzz_file() hands them the input as a file: an in-memory file
  * (memfd) reached through /proc/self/fd/N. It is a regular file of exactly the input's size,
  * and every open of that path gets its own offset, as a real file would. fuzz_init() lowers the
- * core's allocation limit, so that a header declaring a huge size becomes loupe's
- * out-of-memory error rather than a multi-gigabyte allocation, and runs the core on one thread
- * (a fuzzer wants every run to take the same path). */
+ * core's allocation limit (a target may lower it further), so that a header declaring a huge
+ * size becomes loupe's out-of-memory error rather than a multi-gigabyte allocation, and runs
+ * the core on one thread (a fuzzer wants every run to take the same path). */
 #ifndef LOUPE_FUZZ_H
 #define LOUPE_FUZZ_H
 

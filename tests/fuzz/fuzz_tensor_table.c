@@ -10,7 +10,9 @@
  * second argument, a dtype name (valid or not), an options table or any other value, in a
  * protected call: errors are expected, crashes and leaks are not. One Lua state with the
  * loupe module opened serves every run; the stack is cleared and a full collection frees
- * each run's values and tensors. */
+ * each run's values and tensors. The builder has a Lua port, value for value, in
+ * tests/lua/test_fuzz_regressions.lua (which replays crash inputs) and an encoder in
+ * tests/fuzz/make_corpus.lua (which writes the seeds): a change here goes there too. */
 #include "fuzz.h"
 #include "loupe/lbind.h"
 
@@ -20,7 +22,7 @@
 
 #define MAX_DEPTH 160 /* recursion of the builder; the wrap op nests deeper without recursing */
 
-static lua_State *L;
+static lua_State *L; /* the state's main thread, which run() below also gets */
 
 struct input {
     const uint8_t *p;
@@ -186,6 +188,9 @@ static int build_options(struct input *in, unsigned mode)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_init();
+    /* a short program describes a huge tensor (rows repeated 255 times, four levels deep):
+     * a lower limit keeps every run fast, and larger sizes take the same error path */
+    core_mem_set_limit((size_t)16 << 20);
     L = luaL_newstate();
     if (!L)
         abort();

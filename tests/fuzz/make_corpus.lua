@@ -145,7 +145,8 @@ do
                    s = loupe.tensor(7), e = loupe.zeros(0, 3)}, {note = "fuzz seed"})
   end)
   local eight = "\1\2\3\4\5\6\7\8"
-  for _, dt in ipairs({"F16", "BF16", "I8", "I16", "U16", "I32", "U32", "BOOL", "U64", "F8_E4M3"}) do
+  for _, dt in ipairs({"F16", "BF16", "I8", "I16", "U16", "I32", "U32", "BOOL", "U64",
+                       "F8_E4M3"}) do
     local size = ({F16 = 2, BF16 = 2, I16 = 2, U16 = 2, I32 = 4, U32 = 4, U64 = 8})[dt] or 1
     files["dtype_" .. dt] = st({t = {dt, {8 // size}, {0, 8}}}, eight)
   end

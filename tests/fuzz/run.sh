@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh SECONDS TARGET... — runs each libFuzzer target (built in build-fuzz/ by `make fuzz`)
-# for SECONDS, from its committed seed corpus tests/fuzz/corpus/<target>/, writing what it
-# finds to build-fuzz/corpus/<target>/ and its log to build-fuzz/<target>.log. Prints one line
+# for SECONDS, from its committed seed corpus tests/fuzz/corpus/<target>/ and the inputs that
+# once crashed it, tests/fuzz/regressions/<target>/ (replayed first, like every seed), writing
+# what it finds to build-fuzz/corpus/<target>/ and its log to build-fuzz/<target>.log. Prints one line
 # per target from libFuzzer's last status line; a crash, a leak or a timeout leaves the
 # input as build-fuzz/crash-* (leak-*, timeout-*) and makes the script fail once every target
 # has run.
@@ -21,14 +22,15 @@ for t in "$@"; do
         fuzz_tensor_table) max_len=2048 ;;
         *) max_len=4096 ;;
     esac
-    dict=""
+    dict="" regressions=""
     [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+    [ -d "tests/fuzz/regressions/$t" ] && regressions="tests/fuzz/regressions/$t"
     mkdir -p "build-fuzz/corpus/$t"
     log="build-fuzz/$t.log"
     # shellcheck disable=SC2086
     "build-fuzz/$t" -max_total_time="$seconds" -max_len=$max_len -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/ $dict \
-        "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
+        "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" $regressions >"$log" 2>&1
     rc=$?
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
