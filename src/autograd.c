@@ -158,6 +158,11 @@ int ag_check_inplace(const char *op, const struct tensor *t)
     if (grad_enabled && t->requires_grad)
         return err_set("%s: in-place operation on a tensor that requires grad (use "
                        "loupe.no_grad or detach() to modify it)", op);
+    /* x:expand(4, 3):add_(1) would add 4 times to each element (PyTorch refuses it too) */
+    for (int d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1)
+            return err_set("%s: the tensor written in place is an expanded view %s whose "
+                           "elements share memory (clone() it first)", op, tshape(t));
     return 0;
 }
 

@@ -84,8 +84,9 @@ void ag_node_release(struct ag_node *n);
 /* Detaches t from its history: drops grad_fn and clears requires_grad. */
 void ag_detach_(struct tensor *t);
 
-/* Returns -1 with an error if an in-place op named `op` may not modify t under the current
- * grad mode (t requires grad while grad mode is on). */
+/* Returns -1 with an error if an in-place op named `op` may not modify t: under the current
+ * grad mode (t requires grad while grad mode is on), or because several of its elements share
+ * memory (an expanded view), where the result would depend on the order of the writes. */
 int ag_check_inplace(const char *op, const struct tensor *t);
 
 #endif

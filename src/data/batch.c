@@ -226,7 +226,7 @@ struct batch_iter *batch_iter_new(struct tensor *x, struct tensor *y, struct ten
     it->base = perm ? base : 0;
     it->n = n;
     it->batch_size = batch_size;
-    it->count = drop_last ? n / batch_size : (n + batch_size - 1) / batch_size;
+    it->count = n / batch_size + (!drop_last && n % batch_size != 0); /* no n + bs overflow */
     if (drop_last)
         it->n = it->count * batch_size;
     /* a dataset whose samples are strided views is copied once, here */

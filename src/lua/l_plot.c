@@ -199,14 +199,18 @@ static int c_line_style(lua_State *L)
         n = (int)lua_rawlen(L, 3);
         if (n > 16)
             return luaL_error(L, "plot: a dash pattern has at most 16 lengths");
+        double sum = 0;
         for (int i = 0; i < n; i++) {
+            int isnum;
             lua_rawgeti(L, 3, i + 1);
-            dash[i] = lua_tonumber(L, -1);
+            dash[i] = lua_tonumberx(L, -1, &isnum);
             lua_pop(L, 1);
-            if (!(dash[i] >= 0 && dash[i] < 1000))
-                return luaL_error(L, "plot: dash lengths must be in [0, 1000)");
+            if (!isnum || !(dash[i] >= 0 && dash[i] < 1000))
+                return luaL_error(L, "plot: dash lengths must be numbers in [0, 1000)");
+            sum += dash[i];
         }
-        if (n > 0 && dash[0] == 0 && n == 1)
+        /* all zeros would put cairo into an error state (which also leaks inside cairo) */
+        if (n > 0 && sum == 0)
             return luaL_error(L, "plot: a dash pattern needs a positive length");
     }
     plot_set_line(c, w, dash, n);

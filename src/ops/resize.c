@@ -174,12 +174,15 @@ static struct tensor *resample(const struct tensor *src, int ndim, const int64_t
     struct axis ah = {0}, aw = {0};
     struct tensor *out = NULL, *tmp = NULL;
     bool do_w = w != ow, do_h = h != oh;
+    /* the result first: tensor_new checks its size, which bounds the weight tables below (an
+     * absurd size such as 2^62 would overflow their byte counts); an empty result, whose other
+     * sizes may be anything, needs no tables */
+    out = tensor_new(DT_FLOAT32, ndim, shape_out);
+    if (!out || tensor_numel(out) == 0)
+        goto done;
     if ((do_w && axis_init(&aw, w, ow, antialias) < 0) ||
         (do_h && axis_init(&ah, h, oh, antialias) < 0))
-        goto done;
-    out = tensor_new(DT_FLOAT32, ndim, shape_out);
-    if (!out)
-        goto done;
+        goto fail;
     const float *s = tensor_f32(src);
     float *d = tensor_f32(out);
     if (!transpose) { /* [P, h, w] -W-> [P, h, ow] -H-> [P, oh, ow] */

@@ -1,42 +1,54 @@
 -- misuse_battery.lua — calls every public function of loupe with bad arguments; run by
--- test_misuse.lua in child processes (one per group), also under valgrind (make valgrind).
+-- test_misuse.lua in child processes (one per group, in parallel) and by make valgrind (every
+-- group in one process).
 --
---   loupe tests/lua/misuse_battery.lua GROUP LOG [quick]
+--   loupe tests/lua/misuse_battery.lua GROUP LOG [quick]     GROUP: a group, or "all"
+--   loupe tests/lua/misuse_battery.lua groups                lists the groups
 --
 -- Before each call the battery writes one line naming the function and its arguments to LOG
--- and flushes it, so when a call kills the process (a signal, an abort) the last line of LOG
--- names the culprit. Each call must return or raise a Lua error; anything else ends the
--- process and is reported by the parent. At the end it prints "battery GROUP: N calls".
+-- and flushes it, so when a call kills the process (a signal, an abort, a sanitizer report)
+-- the last line of LOG names the culprit. Each call must return or raise a Lua error;
+-- anything else ends the process and the parent reports it. At the end it prints
+-- "battery GROUP: N calls, R returned, M raised Lua's own messages" (the last: "attempt to
+-- index a nil value" and the like, errors that say nothing about the misuse; counted, not
+-- failed).
 --
 -- Targets: the functions of the loupe table and of its sub-tables (loaded lazily, so each is
 -- named here), tensor methods and metamethods, callable tables (classes, transforms), and the
 -- methods of objects made fresh for each call (layers, models, optimizers, schedulers,
--- figures, progress bars, datasets, loaders, experiments). Arguments: no arguments, and each
--- bad value in the first, second and third position after plausible leading arguments.
+-- figures, progress bars, datasets, loaders, experiments); each function once per process.
+-- Arguments: none, then each bad value alone, after one plausible leading argument, and after
+-- two. The "templates" group starts from a call that works for each C-backed function (listed
+-- in misuse_templates.lua) and makes each slot bad in turn (a positional argument, an option,
+-- an entry of a list such as {h, w}), so the later checks and the kernels see bad values too;
+-- "aliasing" calls every in-place method with its own tensor and views of it as arguments.
 -- Bad values: nil, booleans, numbers (negative, fractional, 2^62, maxinteger, NaN, +-Inf),
 -- strings (empty, a format string, a long one, a dtype name), tables (empty, a list, ragged,
--- cyclic, deeply nested), functions, a coroutine, a foreign userdata, and tensors: empty
--- [0] and [0,3], 0-d, int64 and uint8 where float is expected, non-contiguous views
+-- cyclic, nested 200 deep), functions, a coroutine, a foreign userdata, and tensors: empty
+-- [0], [0,3] and [3,0], 0-d, int64 and uint8 where float is expected, non-contiguous views
 -- (transpose, expand, narrow along the last dimension, permute), NaN and Inf values, one that
--- requires grad, and one already freed. "quick" (for valgrind) takes a subset of the values.
+-- requires grad, and one already freed. "quick" (for valgrind) takes a subset of the values
+-- and of the leading arguments.
 --
--- Exclusions (never called): see EXCLUDED below; each has its reason. The child runs in a
--- scratch folder (file-writing functions write there), with LOUPE_DATA pointing at an empty
--- folder (dataset readers fail at once instead of reading 47 MB each time) and a lowered
--- LOUPE_MAX_BYTES (a call that asks for gigabytes fails instead of swapping).
+-- Exclusions (never called): see EXCLUDED below, with the reason. Nothing loupe exports
+-- blocks on input (the REPL is the host's, not a function), so only slow ones are left out;
+-- prints (progress bars, ex:log) go to the child's output. The child runs in a scratch folder
+-- (file-writing functions write there), with LOUPE_DATA pointing at an empty folder (dataset
+-- readers fail at once instead of reading 47 MB each time) and a lowered LOUPE_MAX_BYTES (a
+-- call that asks for gigabytes fails instead of swapping).
+--
+-- Debugging: MISUSE_ONLY=text runs only the calls whose description contains text,
+-- MISUSE_SLOW=seconds lists the calls slower than that (default 2), MISUSE_RAW=1 lists the
+-- calls that raised Lua's own messages.
 local loupe = require "loupe"
 
 local group, log_path, quick = arg[1], arg[2], arg[3] == "quick"
-assert(group and log_path, "usage: misuse_battery.lua GROUP LOG [quick]")
-local log = assert(io.open(log_path, "w"))
+assert(group == "groups" or (group and log_path), "usage: misuse_battery.lua GROUP LOG [quick]")
+local log = assert(io.open(group == "groups" and "/dev/null" or log_path, "w"))
 local devnull = assert(io.open("/dev/null", "w"))
 
 -- Functions that are never called, and why.
 local EXCLUDED = {
-  -- write their arguments to the process's stdout / stderr, and block nothing, but a
-  -- progress bar drawn with a bad `file` would print to the battery's own stdout: the
-  -- progress functions are called with a /dev/null file below instead (see OBJECTS)
-  ["loupe.progress.write"] = "prints to stdout; covered through a bar writing to /dev/null",
   -- building a full ImageNet-size network with default options takes seconds (minutes under
   -- valgrind) per call; their option checking is shared with the small models called here
   ["loupe.models.resnet50"] = "builds a 25M-parameter model per call (seconds each)",
@@ -44,9 +56,13 @@ local EXCLUDED = {
   ["loupe.models.resnet18"] = "builds an 11M-parameter model per call",
   ["loupe.models.ResNet"] = "builds an 11M-parameter model per call",
   ["loupe.models.ResNet.__init"] = "builds an 11M-parameter model per call",
-  -- an experiment whose arguments include --help prints its usage and exits: the
-  -- battery's arguments never do, but a table of strings could; it is called with
-  -- spec.args always replaced (see OBJECTS) so only that path is excluded
+}
+
+-- Called with one argument at most (f() and f(v)): each call with good options builds a full
+-- SqueezeNet (16 ms, a second under valgrind), and leading arguments would make most calls do so.
+local LIGHT = {
+  ["loupe.models.squeezenet1_0"] = true, ["loupe.models.squeezenet1_1"] = true,
+  ["loupe.models.SqueezeNet"] = true, ["loupe.models.SqueezeNet.__init"] = true,
 }
 
 -- ---- values ----
@@ -102,7 +118,7 @@ local VALUES = {
   {"function", function() return function() end end},
   {"erroring function", function() return function() error("boom") end end},
   {"coroutine", function() return coroutine.create(function() end) end},
-  {"io.stdout", function() return devnull end},
+  {"a file", function() return devnull end},
   {"f32[2,3]", function() return loupe.rand(2, 3) end},
   {"f32[3]", function() return loupe.rand(3) end},
   {"f32 0-d", function() return loupe.tensor(2.5) end},
@@ -129,12 +145,13 @@ local VALUES = {
 local QUICK = {["nil"] = true, ["true"] = true, ["-1"] = true, ["1.5"] = true, ["2^62"] = true,
                ["NaN"] = true, ["Inf"] = true, ["'%s%n'"] = true, ["long string"] = true,
                ["{}"] = true, ["{1,2,3}"] = true, ["{{1,2},{3}}"] = true, ["cyclic table"] = true,
-               ["function"] = true, ["io.stdout"] = true, ["f32[2,3]"] = true,
+               ["function"] = true, ["a file"] = true, ["f32[2,3]"] = true,
                ["f32[0]"] = true, ["f32[0,3]"] = true, ["f32 0-d"] = true,
                ["f32[2,3,5,5]"] = true, ["int64[2,3]"] = true, ["uint8[2,3]"] = true,
                ["transposed [3,2]"] = true, ["expanded [4,3]"] = true,
                ["narrowed [3,2] of [3,4]"] = true, ["NaN [2,3]"] = true,
                ["requires_grad [2,3]"] = true, ["freed tensor"] = true}
+local ALL = VALUES
 if quick then
   local kept = {}
   for _, v in ipairs(VALUES) do if QUICK[v[1]] then kept[#kept + 1] = v end end
@@ -142,22 +159,25 @@ if quick then
 end
 
 local function value(name)
-  for _, v in ipairs(VALUES) do if v[1] == name then return v end end
+  for _, v in ipairs(ALL) do if v[1] == name then return v end end
   error("no value " .. name)
 end
 
--- plausible leading arguments, so the bad value reaches the later checks
-local LEADS = {value("f32[2,3]"), value("3"), value("{}")}
+-- plausible leading arguments, so the bad value reaches the later checks: f(lead, v) for each
+-- of LEADS, f(lead, lead2, v) for each pair of LEADS2
+local LEADS = {value("f32[2,3]"), value("3")}
+local LEADS2 = {value("f32[2,3]")}
 if not quick then
+  LEADS[#LEADS + 1] = value("{}")
   LEADS[#LEADS + 1] = value("f32[2,3,5,5]")
   LEADS[#LEADS + 1] = value("int64[2]")
   LEADS[#LEADS + 1] = value("'x'")
+  LEADS2[#LEADS2 + 1] = value("1")
 end
-local LEADS2 = {value("f32[2,3]"), value("1")}
 
 -- ---- calling ----
 
-local calls, slow = 0, {}
+local calls, returned, slow, raw = 0, 0, {}, {}
 local threads = loupe.get_num_threads()
 
 local function restore()
@@ -165,8 +185,13 @@ local function restore()
   loupe.set_num_threads(threads)
 end
 
--- Calls fn(self?, args...) with the values named; self_f is a factory for the receiver.
+local only = os.getenv("MISUSE_ONLY") -- debugging: only the calls whose name contains this
+local slow_after = tonumber(os.getenv("MISUSE_SLOW")) or 2
+
+-- Logs, then calls fn(receiver, args...) with fresh values: self_v (or nil) and arglist are
+-- {name, factory} pairs from VALUES (or OBJECTS).
 local function try(name, fn, self_v, arglist)
+  if only and not name:find(only, 1, true) then return end
   local descs, facts = {}, {}
   if self_v then descs[1] = "self=" .. self_v[1]; facts[1] = self_v[2] end
   for _, v in ipairs(arglist) do descs[#descs + 1] = v[1]; facts[#facts + 1] = v[2] end
@@ -175,9 +200,17 @@ local function try(name, fn, self_v, arglist)
   local args = {}
   for i, f in ipairs(facts) do args[i] = f() end
   local t0 = loupe.clock()
-  pcall(fn, table.unpack(args, 1, #facts))
+  local ok, err = pcall(fn, table.unpack(args, 1, #facts))
   local dt = loupe.clock() - t0
-  if dt > 2 then slow[#slow + 1] = ("%s(%s): %.1f s"):format(name, table.concat(descs, ", "), dt) end
+  if ok then
+    returned = returned + 1
+  elseif type(err) == "string" and err:find("attempt to ", 1, true) then
+    -- Lua's own messages: an error, as required, but one that does not say what was wrong
+    raw[#raw + 1] = ("%s(%s): %s"):format(name, table.concat(descs, ", "), err)
+  end
+  if dt > slow_after then
+    slow[#slow + 1] = ("%s(%s): %.1f s"):format(name, table.concat(descs, ", "), dt)
+  end
   restore()
   calls = calls + 1
   if calls % 500 == 0 then collectgarbage() end
@@ -185,9 +218,9 @@ end
 
 -- A function: f(), f(v), f(lead, v), f(lead, lead2, v) for every bad value v.
 local function battery(name, fn, self_v)
-  if EXCLUDED[name] then return end
   try(name, fn, self_v, {})
   for _, v in ipairs(VALUES) do try(name, fn, self_v, {v}) end
+  if LIGHT[name] then return end
   for _, a in ipairs(LEADS) do
     for _, v in ipairs(VALUES) do try(name, fn, self_v, {a, v}) end
   end
@@ -200,9 +233,28 @@ end
 
 -- Methods (receiver first): m(r) for every bad receiver r, then the battery with good ones.
 local function method_battery(name, fn, receivers)
-  if EXCLUDED[name] then return end
   for _, v in ipairs(VALUES) do try(name, fn, nil, {v}) end
   for _, r in ipairs(receivers) do battery(name, fn, r) end
+end
+
+-- Each function once per process, under the first name it is met by: classes share their
+-- parents' metamethods, loupe.add is also Tensor.add, and "all" runs every group.
+local tested = {}
+local function first_time(name, fn)
+  if EXCLUDED[name] or tested[fn] then return false end
+  tested[fn] = true
+  return true
+end
+
+-- The same, lighter, for methods of objects that are costly to make (one per call): m(r) for
+-- bad receivers, then m(obj), m(obj, v) and m(obj, lead, v) with the first two leads.
+local function object_battery(name, fn, receiver)
+  for _, v in ipairs(VALUES) do try(name, fn, nil, {v}) end
+  try(name, fn, receiver, {})
+  for _, v in ipairs(VALUES) do try(name, fn, receiver, {v}) end
+  for i = 1, 2 do
+    for _, v in ipairs(VALUES) do try(name, fn, receiver, {LEADS[i], v}) end
+  end
 end
 
 -- The functions of table t (and of its tables, to depth 2), sorted by name.
@@ -292,7 +344,13 @@ local OBJECTS = {
   CrossEntropyLoss = function() return nn.CrossEntropyLoss() end,
   BCEWithLogitsLoss = function() return nn.BCEWithLogitsLoss() end,
   bilinear_mlp = function() return loupe.models.bilinear_mlp{d_input = 3, d_hidden = 4, d_output = 2} end,
-  squeezenet = function() return loupe.models.squeezenet1_1{num_classes = 3} end,
+  squeezenet = (function() -- one instance for all calls: making one takes 16 ms
+    local m
+    return function()
+      m = m or loupe.models.squeezenet1_1{num_classes = 3}
+      return m
+    end
+  end)(),
   SGD = function() return optim.SGD({param()}, {lr = 0.1, momentum = 0.9}) end,
   AdamW = function() return optim.AdamW({param()}, {lr = 0.1}) end,
   StepLR = function() return optim.lr_scheduler.StepLR(optim.SGD({param()}, {lr = 0.1}), {step_size = 1}) end,
@@ -325,12 +383,16 @@ local OBJECTS = {
 local GROUPS = {}
 
 GROUPS.loupe = function()
-  for _, f in ipairs(functions_of(loupe, "loupe", nil, 2)) do battery(f[1], f[2]) end
+  for _, f in ipairs(functions_of(loupe, "loupe", nil, 2)) do
+    if first_time(f[1], f[2]) then battery(f[1], f[2]) end
+  end
 end
 
 for _, sub in ipairs(SUBTABLES) do
   GROUPS[sub] = function()
-    for _, f in ipairs(module_functions(sub)) do battery(f[1], f[2]) end
+    for _, f in ipairs(module_functions(sub)) do
+      if first_time(f[1], f[2]) then battery(f[1], f[2]) end
+    end
   end
 end
 
@@ -346,19 +408,24 @@ end
 
 GROUPS.tensor = function()
   for _, m in ipairs(methods_of(loupe.ones(1))) do
-    method_battery("Tensor." .. m[1], m[2], RECEIVERS)
+    if first_time("Tensor." .. m[1], m[2]) then method_battery("Tensor." .. m[1], m[2], RECEIVERS) end
   end
 end
 
+-- Each distinct method once, on the first object (in name order) that has it: the layers share
+-- nn.Module's methods. (Not through first_time: a method met before as a plain function of
+-- its class table, with bad receivers only, is called here on a real object.)
 GROUPS.objects = function()
-  local names = {}
+  local names, done = {}, {}
   for k in pairs(OBJECTS) do names[#names + 1] = k end
   table.sort(names)
   for _, k in ipairs(names) do
     local make = OBJECTS[k]
-    local receiver = {k, make}
     for _, m in ipairs(methods_of(make())) do
-      method_battery(k .. ":" .. m[1], m[2], {receiver})
+      if not done[m[2]] and not EXCLUDED[k .. ":" .. m[1]] then
+        done[m[2]] = true
+        object_battery(k .. ":" .. m[1], m[2], {k, make})
+      end
     end
   end
 end
@@ -387,9 +454,87 @@ GROUPS.aliasing = function()
   end
 end
 
-local run = GROUPS[group]
-assert(run, "unknown group " .. tostring(group))
-run()
+-- ---- templates: well-formed calls, each argument, option and list entry made bad in turn ----
+
+local here = arg[0]:match("^(.*)/") or "."
+local TEMPLATES = dofile(here .. "/misuse_templates.lua")
+
+-- a deep copy of the template's arguments with factories called
+local function realise(v)
+  if type(v) == "function" then return v() end
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = realise(x) end
+  return c
+end
+
+-- every slot of an argument list: {position} or {position, key} or {position, key, index}
+local function slots(args, n)
+  local out = {}
+  for i = 1, n do
+    out[#out + 1] = {i}
+    if type(args[i]) == "table" then
+      for k, x in pairs(args[i]) do
+        out[#out + 1] = {i, k}
+        if type(x) == "table" then
+          for j in ipairs(x) do out[#out + 1] = {i, k, j} end
+        end
+      end
+    end
+  end
+  table.sort(out, function(a, b)
+    for j = 1, 3 do
+      local x, y = tostring(a[j] or ""), tostring(b[j] or "")
+      if x ~= y then return x < y end
+    end
+    return false
+  end)
+  return out
+end
+
+GROUPS.templates = function()
+  for _, tp in ipairs(TEMPLATES) do
+    local name, fn, args = tp[1], tp[2], tp[3]
+    local n = 0
+    for i in pairs(args) do n = math.max(n, i) end
+    try(name .. " [as given]", function() return fn(table.unpack(realise(args), 1, n)) end, nil, {})
+    for _, slot in ipairs(slots(args, n)) do
+      for _, v in ipairs(VALUES) do
+        local where = table.concat(slot, ".")
+        try(("%s [arg %s = %s]"):format(name, where, v[1]), function()
+          local a = realise(args)
+          if #slot == 1 then a[slot[1]] = v[2]()
+          elseif #slot == 2 then a[slot[1]][slot[2]] = v[2]()
+          else a[slot[1]][slot[2]][slot[3]] = v[2]() end
+          return fn(table.unpack(a, 1, n))
+        end, nil, {})
+      end
+    end
+    -- one argument too many
+    for _, v in ipairs(VALUES) do
+      try(("%s [extra arg = %s]"):format(name, v[1]), function()
+        local a = realise(args)
+        a[n + 1] = v[2]()
+        return fn(table.unpack(a, 1, n + 1))
+      end, nil, {})
+    end
+  end
+end
+
+local ORDER = {"loupe", "tensor", "templates", "objects", "aliasing"}
+for _, sub in ipairs(SUBTABLES) do ORDER[#ORDER + 1] = sub end
+if group == "groups" then -- the list, for the parent
+  print(table.concat(ORDER, " "))
+  os.exit(0)
+end
+if group == "all" then -- every group in one process (valgrind: one start-up)
+  for _, g in ipairs(ORDER) do GROUPS[g]() end
+else
+  assert(GROUPS[group], "unknown group " .. tostring(group))
+  GROUPS[group]()
+end
 log:close()
 for _, s in ipairs(slow) do print("slow: " .. s) end
-print(("battery %s: %d calls"):format(group, calls))
+if os.getenv("MISUSE_RAW") then for _, s in ipairs(raw) do print("raw: " .. s) end end
+print(("battery %s: %d calls, %d returned, %d raised Lua's own messages"):format(
+  group, calls, returned, #raw))

@@ -15,7 +15,8 @@ local q = F.q
 local tests = {}
 
 -- Runs `body` (a Lua chunk whose value is printed) in a child with LOUPE_MAX_BYTES = limit.
--- Returns "ok ..." or "error <message>" (the child's last line), failing on anything else.
+-- Returns "ok ..." or "error <message>", failing if the child does not exit normally. $LOUPE
+-- may be a command with arguments (make valgrind runs the children under valgrind).
 local function child(limit, body)
   local script = os.tmpname()
   F.write(script, ([[
@@ -33,11 +34,16 @@ io.write(ok and "ok " .. tostring(r) or "error " .. tostring(r), "\n")
   if not okc then
     error(("child ended with %s %s:\n%s"):format(tostring(how), tostring(code), out:sub(-2000)), 2)
   end
-  return (out:gsub("\n$", ""):match("[^\n]*$"))
+  -- the result line (a wrapper such as valgrind may print after it)
+  local result
+  for line in out:gmatch("[^\n]+") do
+    if line:match("^ok ") or line:match("^error ") then result = line end
+  end
+  return result or out:gsub("\n$", ""):match("[^\n]*$")
 end
 
 -- The child's error must be exactly `message` (after any "file:line: " prefix of a Lua-side
--- caller) or, with plain = true, contain it.
+-- caller) or, with contains = true, contain it.
 local function expect_error(result, message, contains)
   local msg = result:match("^error (.*)$")
   T.truthy(msg, "expected an error, got: " .. result)

@@ -152,7 +152,7 @@ end
 function Loader:len()
   local _, _, n = parts(self.dataset)
   if self.drop_last then return n // self.batch_size end
-  return (n + self.batch_size - 1) // self.batch_size
+  return n // self.batch_size + (n % self.batch_size ~= 0 and 1 or 0) -- no n + bs overflow
 end
 Loader.__len = Loader.len
 

@@ -36,6 +36,8 @@ local function positive_number(v, name, what)
   return v
 end
 
+local MAX_LAYERS = 1024 -- the paper's models have one to a few
+
 local function config(opts)
   opts = args.options(opts, CONFIG_KEYS, "bilinear_mlp")
   local cfg = {}
@@ -43,6 +45,10 @@ local function config(opts)
   for k, v in pairs(opts) do cfg[k] = v end
   for _, k in ipairs{"d_input", "d_hidden", "d_output", "n_layer", "batch_size", "epochs"} do
     args.int(cfg[k], k, "bilinear_mlp")
+  end
+  -- one layer object each: an absurd count would loop (and grow) until memory runs out
+  if cfg.n_layer > MAX_LAYERS then
+    error(("bilinear_mlp: n_layer must be at most %d, got %d"):format(MAX_LAYERS, cfg.n_layer), 0)
   end
   for _, k in ipairs{"bias", "residual"} do
     if type(cfg[k]) ~= "boolean" then

@@ -21,11 +21,15 @@ function M.options(opts, allowed, what, level)
 end
 
 -- A copy of v: tables are copied recursively (they hold numbers, strings, booleans and
--- tensors, which are shared, not cloned).
-function M.copy(v)
+-- tensors, which are shared, not cloned). A table met twice is copied once, so a table that
+-- holds itself is copied rather than recursed into until the stack overflows.
+function M.copy(v, seen)
   if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
   local c = {}
-  for k, x in pairs(v) do c[k] = M.copy(x) end
+  seen[v] = c
+  for k, x in pairs(v) do c[k] = M.copy(x, seen) end
   return c
 end
 
