@@ -29,7 +29,7 @@
  * compact JSON with "__metadata__" first (keys sorted, so a file does not depend on Lua's table
  * order) and is padded with spaces to a multiple of 8 bytes, so that every tensor in the
  * buffer is aligned to its element size. The file is written atomically: a temporary
- * `path.tmp.XXXXXX` in the same folder is written, flushed, fsynced and renamed over `path`,
+ * `path.loupe-tmp` in the same folder is written, flushed, fsynced and renamed over `path`,
  * so a crash or a full disk never leaves a half-written checkpoint behind. */
 #ifndef LOUPE_SAFETENSORS_H
 #define LOUPE_SAFETENSORS_H
