@@ -38,7 +38,7 @@
 #error "mat.c assumes a little-endian host"
 #endif
 
-/* data types (miXXX) and array classes (mxXXX) of the format */
+/* data types (the mi* codes) and array classes (the mx* codes) of the format */
 enum {
     MI_INT8 = 1, MI_UINT8 = 2, MI_INT16 = 3, MI_UINT16 = 4, MI_INT32 = 5, MI_UINT32 = 6,
     MI_SINGLE = 7, MI_DOUBLE = 9, MI_INT64 = 12, MI_UINT64 = 13, MI_MATRIX = 14,

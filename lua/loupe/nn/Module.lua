@@ -162,7 +162,7 @@ end
 -- ---- forward and hooks ----------------------------------------------------------------------
 
 function Module:forward()
-  error(("%s: forward is not implemented"):format(class.name_of(self)), 2)
+  error(("%s has no forward: a module class defines forward(self, ...)"):format(class.name_of(self)), 2)
 end
 
 -- m(x, ...) = m:forward(x, ...), then each forward hook in registration order:
