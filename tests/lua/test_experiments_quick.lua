@@ -11,15 +11,8 @@ local json = loupe.json
 
 local host = os.getenv("LOUPE") or "./loupe"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local q = T.q
+local readfile = T.readfile
 
 local function need_data()
   for _, dir in ipairs{"mnist", "fashion-mnist"} do

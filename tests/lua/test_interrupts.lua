@@ -13,22 +13,9 @@ local json = loupe.json
 
 local host = os.getenv("LOUPE") or "./loupe"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  loupe.mkdir(d)
-  return d
-end
+local q = T.q
+local readfile = T.readfile
+local tmpdir = T.tmpdir
 
 local function rmdir(d) os.execute("rm -rf " .. q(d)) end
 

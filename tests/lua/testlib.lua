@@ -126,4 +126,26 @@ function M.reference_tests(path, cases, opts)
   return tests
 end
 
+-- ---- helpers for tests that run child processes and read files ----
+
+-- s quoted for the shell.
+function M.q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- The file's bytes, or nil when it cannot be read.
+function M.readfile(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- A fresh empty folder.
+function M.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  loupe.mkdir(d)
+  return d
+end
+
 return M
